@@ -1,0 +1,3 @@
+from nmtools.cli import main
+
+main()

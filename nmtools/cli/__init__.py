@@ -1,0 +1,38 @@
+"""The `nm` command: thin click commands over the library."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from nmtools import __version__
+from nmtools.cli.info import info
+from nmtools.cli.passthrough import hand_over, is_ours
+
+GLOBAL_OPTS = {"--help", "-h", "--version", "--traceback"}
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog="nm is also binutils' symbol lister: a command line that does not start with an "
+    "nmtools command or option (nm -D libc.so.6, nm foo.o) is handed to the next nm on PATH.",
+)
+@click.version_option(__version__, prog_name="nmtools")
+@click.option("--traceback", is_flag=True, help="Show the Python stack on errors (bug reports).")
+def cli(traceback: bool) -> None:
+    """nmtools: netmap's pkt-gen, bridge, vale-ctl and nmreplay on any Linux box.
+
+    Ports are netmap names: netmap:eth0, eth0-1 (one queue), netmap:NAME{1 and
+    netmap:NAME}1 (the two ends of a pipe), null.
+    """
+
+
+cli.add_command(info)
+
+
+def main() -> None:
+    argv = sys.argv[1:]
+    if not is_ours(argv, set(cli.commands), GLOBAL_OPTS):
+        hand_over(argv)
+    cli.main(args=argv, prog_name="nm")

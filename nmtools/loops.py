@@ -1,0 +1,83 @@
+"""Python entry points to the C loops: they run with the GIL released.
+
+Call them from a worker thread (or a process) and read `LoopStats.snapshot()` from another;
+`cancel()` stops a loop at its next batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from nmtools import _bindings as B
+from nmtools.ports.port import Port
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    pkts: int
+    bytes: int
+    events: int
+    drops: int
+    errors: int
+    t_start_ns: int
+    t_end_ns: int
+
+    @property
+    def seconds(self) -> float:
+        return max(0, self.t_end_ns - self.t_start_ns) / 1e9
+
+    @property
+    def pps(self) -> float:
+        return self.pkts / self.seconds if self.seconds > 0 else 0.0
+
+
+class LoopStats:
+    """The counters one C loop publishes."""
+
+    def __init__(self) -> None:
+        self.c: Any = B.new_stats()
+
+    def cancel(self) -> None:
+        self.c.cancel = 1
+
+    @property
+    def done(self) -> bool:
+        return bool(self.c.done)
+
+    def snapshot(self) -> Snapshot:
+        c = self.c
+        return Snapshot(
+            int(c.pkts), int(c.bytes), int(c.events), int(c.drops), int(c.errors),
+            int(c.t_start_ns), int(c.t_end_ns),
+        )
+
+
+def run_tx(
+    port: Port,
+    frame: bytes,
+    count: int = 0,
+    batch: int = 512,
+    ring: int = -1,
+    stats: LoopStats | None = None,
+) -> Snapshot:
+    """Send `count` copies of `frame` (0: until cancelled) on `ring` (-1: all rings)."""
+    st = stats or LoopStats()
+    h = port.handle
+    buf = B.ffi.from_buffer(frame)
+    B.check(B.lib.nmt_run_tx(h, ring, buf, len(frame), count, batch, st.c), h)
+    return st.snapshot()
+
+
+def run_rx(
+    port: Port,
+    count: int = 0,
+    batch: int = 512,
+    ring: int = -1,
+    stats: LoopStats | None = None,
+) -> Snapshot:
+    """Receive until `count` packets (0: until cancelled) on `ring` (-1: all rings)."""
+    st = stats or LoopStats()
+    h = port.handle
+    B.check(B.lib.nmt_run_rx(h, ring, count, batch, st.c), h)
+    return st.snapshot()

@@ -1,0 +1,260 @@
+/*
+ * nmt.h - the nmtools ring core: every port looks like netmap rings.
+ *
+ * A port has tx and rx rings. A ring is an array of slots; a slot names a
+ * fixed-size buffer by index (buf_idx) in the port's memory region, plus the
+ * length of the data in it and flags. Ownership follows netmap(4):
+ *
+ *   - the user owns the slots in [head, tail) and may advance head and cur;
+ *   - the backend owns the rest; one slot is always left empty;
+ *   - txsync sends the slots in [hwcur, head) and advances tail over the
+ *     slots the port has accepted (and given back);
+ *   - rxsync takes back the slots in [hwcur, head) and advances tail over
+ *     newly received slots.
+ *
+ * Backends (null, pipe, AF_PACKET, AF_XDP, ...) implement struct nmt_ops.
+ * The loops in loops.c are written once against this model.
+ *
+ * Error contract: every fallible function returns -1, sets errno and writes a
+ * one-line message into port->errmsg.
+ */
+#ifndef NMT_H
+#define NMT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define NMT_ERRLEN 320
+#define NMT_MAX_RINGS 64
+#define NMT_NAMELEN 128
+
+/* slot flags, netmap's values */
+#define NMT_NS_BUF_CHANGED 0x0001
+#define NMT_NS_REPORT 0x0002
+#define NMT_NS_FORWARD 0x0004
+#define NMT_NS_NO_LEARN 0x0008
+#define NMT_NS_INDIRECT 0x0010
+#define NMT_NS_MOREFRAG 0x0020
+
+/* wait events */
+#define NMT_WAIT_RX 1
+#define NMT_WAIT_TX 2
+
+/* backend kinds */
+#define NMT_KIND_NULL 1
+#define NMT_KIND_PIPE 2
+#define NMT_KIND_PACKET 3
+#define NMT_KIND_XDP 4
+
+/* open flags (nmt_open_req.flags) */
+#define NMT_OPEN_TX_ONLY 0x1 /* '/T': no rx rings */
+#define NMT_OPEN_RX_ONLY 0x2 /* '/R': no tx rings */
+
+struct nmt_slot {
+	uint32_t buf_idx; /* buffer index in the port's memory */
+	uint16_t len;     /* bytes of data in the buffer */
+	uint16_t flags;   /* NMT_NS_* */
+	uint64_t ptr;     /* user pointer (NS_INDIRECT), else unused */
+};
+
+/*
+ * struct nmt_ring - one ring as the user sees it.
+ * Slots and buffers are found by offsets from the ring itself, so a ring in
+ * shared memory works wherever each process maps it.
+ */
+struct nmt_ring {
+	int64_t buf_ofs;      /* buffer i is at (char *)ring + buf_ofs + i * nr_buf_size */
+	int64_t slot_ofs;     /* slot array is at (char *)ring + slot_ofs */
+	uint32_t num_slots;
+	uint32_t nr_buf_size;
+	uint16_t ringid;
+	uint16_t dir;         /* 0 tx, 1 rx */
+	uint32_t head;        /* (u) first slot the user owns */
+	uint32_t cur;         /* (u) wake-up point */
+	uint32_t tail;        /* (k) first slot the backend owns */
+	uint32_t flags;
+	uint64_t ts_ns;       /* (k) time of the last rxsync that got packets */
+};
+
+static inline struct nmt_slot *nmt_slot(struct nmt_ring *r, uint32_t i)
+{
+	return (struct nmt_slot *)((char *)r + r->slot_ofs) + i;
+}
+
+static inline char *nmt_buf(struct nmt_ring *r, uint32_t idx)
+{
+	return (char *)r + r->buf_ofs + (int64_t)idx * r->nr_buf_size;
+}
+
+static inline uint32_t nmt_ring_next(const struct nmt_ring *r, uint32_t i)
+{
+	return i + 1 == r->num_slots ? 0 : i + 1;
+}
+
+static inline uint32_t nmt_ring_add(const struct nmt_ring *r, uint32_t i, uint32_t n)
+{
+	i += n;
+	return i >= r->num_slots ? i - r->num_slots : i;
+}
+
+/* slots the user owns: [head, tail) */
+static inline uint32_t nmt_ring_space(const struct nmt_ring *r)
+{
+	int64_t d = (int64_t)r->tail - r->head;
+	return (uint32_t)(d < 0 ? d + r->num_slots : d);
+}
+
+static inline int nmt_ring_empty(const struct nmt_ring *r)
+{
+	return r->head == r->tail;
+}
+
+struct nmt_port;
+
+/* backend-side ring state for rings in private memory */
+struct nmt_kring {
+	uint32_t hwcur;  /* first slot not yet synced */
+	uint32_t hwtail; /* first slot owned by the backend */
+};
+
+/* struct nmt_ops - what a backend provides. */
+struct nmt_ops {
+	const char *name;
+	int (*txsync)(struct nmt_port *p, unsigned ring);
+	int (*rxsync)(struct nmt_port *p, unsigned ring);
+	/* arm - prepare to sleep on p->fd. Returns 1 if ready now (no sleep
+	 * needed), 0 if armed, -1 on error. */
+	int (*arm)(struct nmt_port *p, int events);
+	/* disarm - after p->fd woke (or timed out): drain and clear. */
+	void (*disarm)(struct nmt_port *p, int events);
+	/* tx_pending - 1 while sent slots are still in flight on some ring */
+	int (*tx_pending)(struct nmt_port *p);
+	void (*close)(struct nmt_port *p);
+};
+
+/*
+ * struct nmt_open_req - what Python resolved from a port name.
+ */
+struct nmt_open_req {
+	int kind;                 /* NMT_KIND_* */
+	char ifname[64];          /* interface, or pipe parent */
+	char pipe_id[64];         /* pipe id ('{' / '}' ends) */
+	int pipe_end;             /* 0 master '{', 1 slave '}' */
+	char path[256];           /* shared-memory file (pipes) */
+	int queue;                /* -1 all queues, else one queue */
+	int flags;                /* NMT_OPEN_* */
+	uint32_t tx_rings, rx_rings, tx_slots, rx_slots; /* 0 = default */
+	uint32_t buf_size;        /* 0 = default (2048) */
+	uint32_t mode;            /* backend specific (0 = default) */
+};
+
+struct nmt_port {
+	char name[NMT_NAMELEN];   /* the name it was opened by */
+	char ifname[64];
+	const char *backend;      /* "null", "pipe", "packet", "xdp" */
+	char mem_id[NMT_NAMELEN]; /* ports with equal mem_id share buffers */
+	uint32_t num_tx_rings, num_rx_rings;
+	uint32_t num_tx_slots, num_rx_slots;
+	uint32_t buf_size;
+	uint32_t num_bufs;
+	uint64_t memsize;
+	char *mem;                /* base of the buffer region (buffer 0) */
+	int fd;                   /* poll()-able: see nmt_port_arm() */
+	int mtu;                  /* 0 = not an interface (no limit but 65535) */
+	int ifindex;
+	int queue;
+	int num_queues;
+	uint8_t mac[6];
+	int has_mac;
+	char detail[NMT_NAMELEN]; /* backend details for `nm info` */
+	struct nmt_ring *tx_rings[NMT_MAX_RINGS];
+	struct nmt_ring *rx_rings[NMT_MAX_RINGS];
+	short poll_rx;            /* poll() events that mean "rx may be ready" on fd */
+	short poll_tx;            /* ... "tx may have room" */
+	struct nmt_kring txk[NMT_MAX_RINGS]; /* backend state of private rings */
+	struct nmt_kring rxk[NMT_MAX_RINGS];
+	char errmsg[NMT_ERRLEN];
+	const struct nmt_ops *ops;
+	void *priv;
+	void *region;             /* private ring region (nmt_rings_alloc) */
+	size_t region_size;
+};
+
+struct nmt_port *nmt_port_new(void);
+void nmt_port_free(struct nmt_port *p);
+int nmt_port_open(struct nmt_port *p, const struct nmt_open_req *req);
+void nmt_port_close(struct nmt_port *p);
+
+/* set errno and p->errmsg; always returns -1 */
+int nmt_err(struct nmt_port *p, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static inline int nmt_txsync(struct nmt_port *p, unsigned ring)
+{
+	return p->ops->txsync(p, ring);
+}
+
+static inline int nmt_rxsync(struct nmt_port *p, unsigned ring)
+{
+	return p->ops->rxsync(p, ring);
+}
+
+int nmt_port_arm(struct nmt_port *p, int events);
+void nmt_port_disarm(struct nmt_port *p, int events);
+int nmt_port_wait(struct nmt_port *p, int events, int timeout_ms);
+int nmt_port_tx_pending(struct nmt_port *p);
+int nmt_port_flush(struct nmt_port *p, int timeout_ms);
+
+/* slow path: copy n frames in (send) or out (recv) */
+int nmt_send(struct nmt_port *p, const uint8_t *data, const uint32_t *lens, uint32_t n,
+	     int timeout_ms);
+int nmt_recv(struct nmt_port *p, uint8_t *out, size_t cap, uint32_t *lens, uint32_t maxn,
+	     int timeout_ms);
+
+/* backends */
+int nmt_null_open(struct nmt_port *p, const struct nmt_open_req *req);
+int nmt_pipe_open(struct nmt_port *p, const struct nmt_open_req *req);
+int nmt_packet_open(struct nmt_port *p, const struct nmt_open_req *req);
+
+/* helpers shared by backends (port.c) */
+int nmt_rings_alloc(struct nmt_port *p, uint32_t ntx, uint32_t nrx, uint32_t tx_slots,
+		    uint32_t rx_slots, uint32_t buf_size, uint32_t extra_bufs);
+void nmt_rings_free(struct nmt_port *p);
+int nmt_if_query(struct nmt_port *p, const char *ifname);
+uint64_t nmt_now_ns(void);
+
+/*
+ * struct nmt_stats - counters a loop publishes; the UI thread reads them.
+ * Written by one worker thread only; cancel is written by the controller.
+ */
+struct nmt_stats {
+	volatile uint64_t pkts;    /* complete packets */
+	volatile uint64_t bytes;   /* bytes over all slots */
+	volatile uint64_t events;  /* ring operations that moved >= 1 packet */
+	volatile uint64_t drops;
+	volatile uint64_t errors;
+	volatile uint64_t t_start_ns; /* first packet (or start) */
+	volatile uint64_t t_end_ns;   /* last packet (or end) */
+	volatile int cancel;          /* set to stop the loop */
+	volatile int done;            /* set by the loop when it returns */
+};
+
+/* nmt_run_tx - send count copies of frame (0 = until cancel) on ring (-1 = all), batch slots
+ * per ring operation. Returns 0, or -1 with errno/errmsg. */
+int nmt_run_tx(struct nmt_port *p, int ring, const uint8_t *frame, uint32_t len,
+	       uint64_t count, uint32_t batch, struct nmt_stats *st);
+/* nmt_run_rx - receive until count packets (0 = until cancel). */
+int nmt_run_rx(struct nmt_port *p, int ring, uint64_t count, uint32_t batch,
+	       struct nmt_stats *st);
+
+/* pipes in shared memory: inspect (and with reap, remove when no end is alive) */
+struct nmt_pipe_info {
+	uint32_t rings, slots, buf_size;
+	int32_t pid[2];   /* 0 when the end is closed */
+	int alive[2];
+	uint64_t size;
+};
+int nmt_pipe_probe(const char *path, struct nmt_pipe_info *info, int reap, char *err,
+		   size_t errlen);
+
+#endif

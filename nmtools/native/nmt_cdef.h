@@ -1,0 +1,107 @@
+/* nmt_cdef.h - what cffi sees of nmt.h (checked against it by the compiler). */
+#define NMT_NS_BUF_CHANGED ...
+#define NMT_NS_REPORT ...
+#define NMT_NS_MOREFRAG ...
+#define NMT_WAIT_RX ...
+#define NMT_WAIT_TX ...
+#define NMT_KIND_NULL ...
+#define NMT_KIND_PIPE ...
+#define NMT_KIND_PACKET ...
+#define NMT_KIND_XDP ...
+#define NMT_OPEN_TX_ONLY ...
+#define NMT_OPEN_RX_ONLY ...
+#define NMT_MAX_RINGS ...
+
+struct nmt_slot {
+	uint32_t buf_idx;
+	uint16_t len;
+	uint16_t flags;
+	uint64_t ptr;
+};
+
+struct nmt_ring {
+	uint32_t num_slots;
+	uint32_t nr_buf_size;
+	uint16_t ringid;
+	uint16_t dir;
+	uint32_t head;
+	uint32_t cur;
+	uint32_t tail;
+	...;
+};
+
+struct nmt_open_req {
+	int kind;
+	char ifname[64];
+	char pipe_id[64];
+	int pipe_end;
+	char path[256];
+	int queue;
+	int flags;
+	uint32_t tx_rings, rx_rings, tx_slots, rx_slots;
+	uint32_t buf_size;
+	uint32_t mode;
+};
+
+struct nmt_port {
+	char name[128];
+	char ifname[64];
+	const char *backend;
+	char mem_id[128];
+	uint32_t num_tx_rings, num_rx_rings;
+	uint32_t num_tx_slots, num_rx_slots;
+	uint32_t buf_size;
+	uint32_t num_bufs;
+	uint64_t memsize;
+	int fd;
+	int mtu;
+	int ifindex;
+	int queue;
+	int num_queues;
+	uint8_t mac[6];
+	int has_mac;
+	char detail[128];
+	struct nmt_ring *tx_rings[];
+	struct nmt_ring *rx_rings[];
+	char errmsg[];
+	...;
+};
+
+struct nmt_stats {
+	volatile uint64_t pkts;
+	volatile uint64_t bytes;
+	volatile uint64_t events;
+	volatile uint64_t drops;
+	volatile uint64_t errors;
+	volatile uint64_t t_start_ns;
+	volatile uint64_t t_end_ns;
+	volatile int cancel;
+	volatile int done;
+};
+
+struct nmt_pipe_info {
+	uint32_t rings, slots, buf_size;
+	int32_t pid[2];
+	int alive[2];
+	uint64_t size;
+};
+
+struct nmt_port *nmt_port_new(void);
+void nmt_port_free(struct nmt_port *p);
+int nmt_port_open(struct nmt_port *p, const struct nmt_open_req *req);
+void nmt_port_close(struct nmt_port *p);
+int nmt_port_arm(struct nmt_port *p, int events);
+void nmt_port_disarm(struct nmt_port *p, int events);
+int nmt_port_wait(struct nmt_port *p, int events, int timeout_ms);
+int nmt_port_flush(struct nmt_port *p, int timeout_ms);
+int nmt_send(struct nmt_port *p, const uint8_t *data, const uint32_t *lens, uint32_t n,
+	     int timeout_ms);
+int nmt_recv(struct nmt_port *p, uint8_t *out, size_t cap, uint32_t *lens, uint32_t maxn,
+	     int timeout_ms);
+int nmt_run_tx(struct nmt_port *p, int ring, const uint8_t *frame, uint32_t len,
+	       uint64_t count, uint32_t batch, struct nmt_stats *st);
+int nmt_run_rx(struct nmt_port *p, int ring, uint64_t count, uint32_t batch,
+	       struct nmt_stats *st);
+int nmt_pipe_probe(const char *path, struct nmt_pipe_info *info, int reap, char *err,
+		   size_t errlen);
+uint64_t nmt_now_ns(void);

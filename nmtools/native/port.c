@@ -1,0 +1,445 @@
+/*
+ * port.c - port handles, private ring regions, waiting, and the slow-path
+ * send/recv helpers used by scripts and tests.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "nmt.h"
+
+uint64_t nmt_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int nmt_err(struct nmt_port *p, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (p) {
+		va_start(ap, fmt);
+		vsnprintf(p->errmsg, sizeof(p->errmsg), fmt, ap);
+		va_end(ap);
+	}
+	errno = err;
+	return -1;
+}
+
+struct nmt_port *nmt_port_new(void)
+{
+	struct nmt_port *p = calloc(1, sizeof(*p));
+
+	if (p) {
+		p->fd = -1;
+		p->queue = -1;
+		p->poll_rx = POLLIN;
+		p->poll_tx = POLLIN;
+	}
+	return p;
+}
+
+void nmt_port_free(struct nmt_port *p)
+{
+	if (!p)
+		return;
+	nmt_port_close(p);
+	free(p);
+}
+
+int nmt_port_open(struct nmt_port *p, const struct nmt_open_req *req)
+{
+	int rc;
+
+	if (p->ops)
+		return nmt_err(p, EBUSY, "port handle already open");
+	switch (req->kind) {
+	case NMT_KIND_NULL:
+		rc = nmt_null_open(p, req);
+		break;
+	case NMT_KIND_PIPE:
+		rc = nmt_pipe_open(p, req);
+		break;
+	case NMT_KIND_PACKET:
+		rc = nmt_packet_open(p, req);
+		break;
+	default:
+		return nmt_err(p, EINVAL, "unknown port kind %d", req->kind);
+	}
+	if (rc < 0) {
+		int e = errno;
+
+		nmt_port_close(p);
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+void nmt_port_close(struct nmt_port *p)
+{
+	if (p->ops && p->ops->close)
+		p->ops->close(p);
+	p->ops = NULL;
+	nmt_rings_free(p);
+	if (p->fd >= 0)
+		close(p->fd);
+	p->fd = -1;
+	p->num_tx_rings = p->num_rx_rings = 0;
+}
+
+/*
+ * nmt_rings_alloc - one private region: ring headers, slot arrays, buffers.
+ * tx rings start with all slots free for the user, rx rings empty.
+ */
+int nmt_rings_alloc(struct nmt_port *p, uint32_t ntx, uint32_t nrx, uint32_t tx_slots,
+		    uint32_t rx_slots, uint32_t buf_size, uint32_t extra_bufs)
+{
+	size_t hdr = (sizeof(struct nmt_ring) + 63) & ~(size_t)63;
+	size_t nrings = ntx + nrx;
+	size_t nslots = (size_t)ntx * tx_slots + (size_t)nrx * rx_slots;
+	size_t slots_ofs = nrings * hdr;
+	size_t bufs_ofs = (slots_ofs + nslots * sizeof(struct nmt_slot) + 4095) & ~(size_t)4095;
+	size_t nbufs = nslots + extra_bufs;
+	size_t size = bufs_ofs + nbufs * buf_size;
+	char *base, *slots;
+	uint32_t b = 0;
+	size_t i;
+
+	if (ntx > NMT_MAX_RINGS || nrx > NMT_MAX_RINGS)
+		return nmt_err(p, EINVAL, "too many rings (at most %d)", NMT_MAX_RINGS);
+	if ((ntx && tx_slots < 2) || (nrx && rx_slots < 2) || tx_slots > 65536 ||
+	    rx_slots > 65536)
+		return nmt_err(p, EINVAL, "ring slots must be in [2, 65536]");
+	base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (base == MAP_FAILED)
+		return nmt_err(p, errno, "cannot allocate %zu bytes of ring memory: %s", size,
+			       strerror(errno));
+	p->region = base;
+	p->region_size = size;
+	p->mem = base + bufs_ofs;
+	p->memsize = size;
+	p->buf_size = buf_size;
+	p->num_bufs = (uint32_t)nbufs;
+	p->num_tx_rings = ntx;
+	p->num_rx_rings = nrx;
+	p->num_tx_slots = ntx ? tx_slots : 0;
+	p->num_rx_slots = nrx ? rx_slots : 0;
+	slots = base + slots_ofs;
+	for (i = 0; i < nrings; i++) {
+		struct nmt_ring *r = (struct nmt_ring *)(base + i * hdr);
+		int tx = i < ntx;
+		uint32_t n = tx ? tx_slots : rx_slots;
+		uint32_t j;
+
+		r->num_slots = n;
+		r->nr_buf_size = buf_size;
+		r->ringid = (uint16_t)(tx ? i : i - ntx);
+		r->dir = tx ? 0 : 1;
+		r->slot_ofs = slots - (char *)r;
+		r->buf_ofs = p->mem - (char *)r;
+		r->head = r->cur = 0;
+		r->tail = tx ? n - 1 : 0;
+		for (j = 0; j < n; j++) {
+			struct nmt_slot *s = nmt_slot(r, j);
+
+			s->buf_idx = b++;
+			s->len = 0;
+			s->flags = 0;
+		}
+		slots += (size_t)n * sizeof(struct nmt_slot);
+		if (tx) {
+			p->tx_rings[r->ringid] = r;
+			p->txk[r->ringid].hwcur = 0;
+			p->txk[r->ringid].hwtail = n - 1;
+		} else {
+			p->rx_rings[r->ringid] = r;
+			p->rxk[r->ringid].hwcur = 0;
+			p->rxk[r->ringid].hwtail = 0;
+		}
+	}
+	return 0;
+}
+
+void nmt_rings_free(struct nmt_port *p)
+{
+	if (p->region)
+		munmap(p->region, p->region_size);
+	p->region = NULL;
+	p->region_size = 0;
+}
+
+/* nmt_if_query - ifindex, MTU and MAC of a network interface */
+int nmt_if_query(struct nmt_port *p, const char *ifname)
+{
+	struct ifreq ifr;
+	int s;
+
+	if (strlen(ifname) >= IFNAMSIZ)
+		return nmt_err(p, EINVAL, "%s: interface name too long (at most %d characters)",
+			       ifname, IFNAMSIZ - 1);
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return nmt_err(p, errno, "socket: %s", strerror(errno));
+	memset(&ifr, 0, sizeof(ifr));
+	strncpy(ifr.ifr_name, ifname, IFNAMSIZ - 1);
+	if (ioctl(s, SIOCGIFINDEX, &ifr) < 0) {
+		int e = errno;
+
+		close(s);
+		if (e == ENODEV)
+			return nmt_err(p, ENXIO, "%s: no such interface (see `ip link` for the "
+					      "interfaces of this network namespace)", ifname);
+		return nmt_err(p, e, "%s: %s", ifname, strerror(e));
+	}
+	p->ifindex = ifr.ifr_ifindex;
+	if (ioctl(s, SIOCGIFMTU, &ifr) == 0)
+		p->mtu = ifr.ifr_mtu;
+	if (ioctl(s, SIOCGIFHWADDR, &ifr) == 0 && ifr.ifr_hwaddr.sa_family == ARPHRD_ETHER) {
+		memcpy(p->mac, ifr.ifr_hwaddr.sa_data, 6);
+		p->has_mac = 1;
+	}
+	close(s);
+	snprintf(p->ifname, sizeof(p->ifname), "%s", ifname);
+	return 0;
+}
+
+int nmt_port_arm(struct nmt_port *p, int events)
+{
+	if (!p->ops)
+		return nmt_err(p, EBADF, "port is closed");
+	return p->ops->arm(p, events);
+}
+
+void nmt_port_disarm(struct nmt_port *p, int events)
+{
+	if (p->ops && p->ops->disarm)
+		p->ops->disarm(p, events);
+}
+
+/*
+ * nmt_port_wait - sleep until rx may have data / tx may have room, or the
+ * timeout (ms, -1 forever) passes. Returns 1 ready, 0 timeout, -1 error.
+ */
+int nmt_port_wait(struct nmt_port *p, int events, int timeout_ms)
+{
+	struct pollfd pfd;
+	int rc = nmt_port_arm(p, events);
+
+	if (rc != 0)
+		return rc;
+	pfd.fd = p->fd;
+	pfd.events = (short)(((events & NMT_WAIT_RX) ? p->poll_rx : 0) |
+			     ((events & NMT_WAIT_TX) ? p->poll_tx : 0));
+	pfd.revents = 0;
+	do {
+		rc = poll(&pfd, 1, timeout_ms);
+	} while (rc < 0 && errno == EINTR);
+	nmt_port_disarm(p, events);
+	if (rc < 0)
+		return nmt_err(p, errno, "poll: %s", strerror(errno));
+	if (rc > 0 && (pfd.revents & (POLLERR | POLLNVAL)))
+		return nmt_err(p, EIO, "%s: port reported an error while waiting", p->name);
+	return rc > 0;
+}
+
+int nmt_port_tx_pending(struct nmt_port *p)
+{
+	if (p->ops && p->ops->tx_pending)
+		return p->ops->tx_pending(p);
+	return 0;
+}
+
+/* nmt_port_flush - txsync every tx ring until nothing is pending (or timeout) */
+int nmt_port_flush(struct nmt_port *p, int timeout_ms)
+{
+	uint64_t deadline = nmt_now_ns() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms) * 1000000;
+	uint32_t i;
+
+	for (;;) {
+		for (i = 0; i < p->num_tx_rings; i++)
+			if (nmt_txsync(p, i) < 0)
+				return -1;
+		if (!nmt_port_tx_pending(p))
+			return 0;
+		if (timeout_ms >= 0 && nmt_now_ns() >= deadline)
+			return nmt_err(p, ETIMEDOUT, "%s: packets still queued after %d ms",
+				       p->name, timeout_ms);
+		if (nmt_port_wait(p, NMT_WAIT_TX, 10) < 0)
+			return -1;
+	}
+}
+
+static int tx_ring_with_room(struct nmt_port *p, uint32_t need, uint32_t *next)
+{
+	uint32_t k;
+
+	for (k = 0; k < p->num_tx_rings; k++) {
+		uint32_t i = (*next + k) % p->num_tx_rings;
+
+		if (nmt_ring_space(p->tx_rings[i]) >= need) {
+			*next = i;
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+/*
+ * nmt_send - copy n frames (concatenated in data, lengths in lens) into the tx
+ * rings and sync. Frames longer than a buffer span several slots (MOREFRAG).
+ * Waits up to timeout_ms for room. Returns the number of frames accepted.
+ */
+int nmt_send(struct nmt_port *p, const uint8_t *data, const uint32_t *lens, uint32_t n,
+	     int timeout_ms)
+{
+	uint64_t deadline = nmt_now_ns() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms) * 1000000;
+	uint32_t sent = 0, next = 0, i;
+	size_t off = 0;
+
+	if (!p->ops)
+		return nmt_err(p, EBADF, "port is closed");
+	if (p->num_tx_rings == 0)
+		return nmt_err(p, EOPNOTSUPP, "%s: port has no tx rings", p->name);
+	while (sent < n) {
+		uint32_t len = lens[sent];
+		uint32_t need = len ? (len + p->buf_size - 1) / p->buf_size : 1;
+		struct nmt_ring *r;
+		int ri;
+
+		if (need > 64 || need >= p->num_tx_slots)
+			return nmt_err(p, EMSGSIZE, "frame %u is %u bytes, too long for this port",
+				       sent, len);
+		ri = tx_ring_with_room(p, need, &next);
+		if (ri < 0) {
+			for (i = 0; i < p->num_tx_rings; i++)
+				if (nmt_txsync(p, i) < 0)
+					return -1;
+			ri = tx_ring_with_room(p, need, &next);
+		}
+		if (ri < 0) {
+			int64_t left = timeout_ms < 0 ? -1 :
+				(int64_t)(deadline - nmt_now_ns()) / 1000000;
+			if (timeout_ms >= 0 && (left <= 0 || nmt_now_ns() >= deadline))
+				break;
+			if (nmt_port_wait(p, NMT_WAIT_TX, (int)(left < 0 ? 100 : left)) < 0)
+				return -1;
+			continue;
+		}
+		r = p->tx_rings[ri];
+		{
+			uint32_t h = r->head, done = 0;
+
+			do {
+				struct nmt_slot *s = nmt_slot(r, h);
+				uint32_t chunk = len - done > r->nr_buf_size ? r->nr_buf_size :
+										len - done;
+
+				memcpy(nmt_buf(r, s->buf_idx), data + off + done, chunk);
+				s->len = (uint16_t)chunk;
+				done += chunk;
+				s->flags = done < len ? NMT_NS_MOREFRAG : 0;
+				h = nmt_ring_next(r, h);
+			} while (done < len);
+			r->head = r->cur = h;
+		}
+		off += len;
+		sent++;
+		next = (next + 1) % p->num_tx_rings;
+	}
+	for (i = 0; i < p->num_tx_rings; i++)
+		if (nmt_txsync(p, i) < 0)
+			return -1;
+	return (int)sent;
+}
+
+/* take one complete frame from ring r if there is one; -2 when out does not fit */
+static int take_frame(struct nmt_ring *r, uint8_t *out, size_t cap, uint32_t *len)
+{
+	uint32_t h = r->head, total = 0, n = nmt_ring_space(r), k = 0;
+
+	/* is the whole frame there? */
+	while (k < n && (nmt_slot(r, nmt_ring_add(r, h, k))->flags & NMT_NS_MOREFRAG))
+		k++;
+	if (k >= n)
+		return 0;
+	for (uint32_t j = 0; j <= k; j++) {
+		struct nmt_slot *s = nmt_slot(r, nmt_ring_add(r, h, j));
+
+		total += s->len;
+	}
+	if (total > cap)
+		return -2;
+	total = 0;
+	for (uint32_t j = 0; j <= k; j++) {
+		struct nmt_slot *s = nmt_slot(r, nmt_ring_add(r, h, j));
+
+		memcpy(out + total, nmt_buf(r, s->buf_idx), s->len);
+		total += s->len;
+	}
+	r->head = r->cur = nmt_ring_add(r, h, k + 1);
+	*len = total;
+	return 1;
+}
+
+/*
+ * nmt_recv - copy up to maxn complete frames into out (cap bytes), lengths in
+ * lens. Waits up to timeout_ms for the first frame. Returns the count.
+ */
+int nmt_recv(struct nmt_port *p, uint8_t *out, size_t cap, uint32_t *lens, uint32_t maxn,
+	     int timeout_ms)
+{
+	uint64_t deadline = nmt_now_ns() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms) * 1000000;
+	uint32_t got = 0, i;
+	size_t off = 0;
+	int pass;
+
+	if (!p->ops)
+		return nmt_err(p, EBADF, "port is closed");
+	if (p->num_rx_rings == 0)
+		return nmt_err(p, EOPNOTSUPP, "%s: port has no rx rings", p->name);
+	for (;;) {
+		for (pass = 0; pass < 2; pass++) {
+			for (i = 0; i < p->num_rx_rings && got < maxn; i++) {
+				struct nmt_ring *r = p->rx_rings[i];
+				int rc = 0;
+
+				while (got < maxn &&
+				       (rc = take_frame(r, out + off, cap - off, &lens[got])) == 1) {
+					off += lens[got];
+					got++;
+				}
+				if (rc == -2 && got == 0)
+					return nmt_err(p, ENOBUFS, "receive buffer too small");
+			}
+			/* give back what was taken, fetch what arrived */
+			for (i = 0; i < p->num_rx_rings; i++)
+				if (nmt_rxsync(p, i) < 0)
+					return -1;
+			if (got)
+				return (int)got;
+		}
+		{
+			int64_t left = ((int64_t)deadline - (int64_t)nmt_now_ns()) / 1000000;
+
+			if (timeout_ms >= 0 && left <= 0)
+				return 0;
+			if (nmt_port_wait(p, NMT_WAIT_RX, timeout_ms < 0 ? -1 : (int)left) < 0)
+				return -1;
+		}
+	}
+}

@@ -1,0 +1,49 @@
+"""Adapter mode: how a NIC port is reached (netmap module, AF_XDP or AF_PACKET)."""
+
+from __future__ import annotations
+
+import errno
+import os
+
+from nmtools.errors import NetmapUnavailable, NmError, NotSupported
+
+ADMODES = ("auto", "native", "xdp", "packet")
+ENV = "NMTOOLS_ADMODE"
+NETMAP_DEV = "/dev/netmap"
+
+
+def netmap_available() -> bool:
+    return os.path.exists(NETMAP_DEV)
+
+
+def requested(admode: str | None = None) -> str:
+    """The mode asked for: the argument, else $NMTOOLS_ADMODE, else auto."""
+    mode = (admode or os.environ.get(ENV) or "auto").strip().lower()
+    if mode not in ADMODES:
+        src = "--admode" if admode else ENV
+        raise NmError(
+            f"{src}: unknown adapter mode '{mode}' (use one of: {', '.join(ADMODES)})",
+            errno.EINVAL,
+        )
+    return mode
+
+
+def resolve(admode: str | None = None) -> str:
+    """The backend that carries a NIC port: 'native', 'xdp' or 'packet'."""
+    mode = requested(admode)
+    if mode == "native" or (mode == "auto" and netmap_available()):
+        if not netmap_available():
+            raise NetmapUnavailable(
+                "netmap kernel module not loaded (/dev/netmap missing); "
+                "use --admode auto or packet on a stock kernel",
+                errno.ENOENT,
+            )
+        raise NotSupported(
+            "the native netmap backend is not part of this release; "
+            "use --admode packet (AF_PACKET) meanwhile"
+        )
+    if mode == "xdp":
+        raise NotSupported(
+            "AF_XDP ports are not part of this release yet; use --admode packet or auto"
+        )
+    return "packet"

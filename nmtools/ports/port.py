@@ -1,0 +1,351 @@
+"""open_port(): from a netmap port name to an open Port (rings in C)."""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Iterable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from nmtools import _bindings as B
+from nmtools.errors import NetmapUnavailable, NotSupported, PortSpecError, error_for
+from nmtools.ports import admode as admode_mod
+from nmtools.ports.pipes import pipe_path
+from nmtools.ports.spec import Mode, PortSpec, parse_port
+
+NULL_NAMES = ("null", "netmap:null")
+MAX_FRAME = 65535
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a port name resolved to, before anything is opened."""
+
+    kind: int
+    admode: str  # "-" when the name alone decides (pipes, null)
+    ifname: str = ""
+    pipe_id: str = ""
+    pipe_end: int = 0
+    path: str = ""
+    queue: int = -1
+    flags: int = 0
+    tx_rings: int = 0
+    rx_rings: int = 0
+    tx_slots: int = 0
+    rx_slots: int = 0
+
+
+def _open_flags(spec: PortSpec) -> int:
+    flags = 0
+    if spec.tx_only:
+        flags |= B.lib.NMT_OPEN_TX_ONLY
+    if spec.rx_only:
+        flags |= B.lib.NMT_OPEN_RX_ONLY
+    return flags
+
+
+def _geometry(spec: PortSpec) -> dict[str, int]:
+    conf = spec.ring_config()
+    return {k: conf.get(k, 0) for k in ("tx_rings", "rx_rings", "tx_slots", "rx_slots")}
+
+
+def _refuse_netmap_only(spec: PortSpec, what: str) -> None:
+    if spec.is_monitor:
+        raise NotSupported(
+            f"{spec.text}: monitor ports (/t /r /z) need the netmap kernel module "
+            f"(/dev/netmap missing); {what}"
+        )
+    if spec.mem_id is not None or spec.share is not None or spec.extmem is not None:
+        raise NotSupported(
+            f"{spec.text}: memory options (@N, @share, @extmem) are not supported by "
+            f"{what.split(';')[0]}; drop them"
+        )
+
+
+def resolve(name: str, admode: str | None = None) -> tuple[PortSpec | None, Request]:
+    """Parse `name` and decide what carries it. Raises PortSpecError / NmError."""
+    if name in NULL_NAMES:
+        return None, Request(kind=B.lib.NMT_KIND_NULL, admode="-")
+    spec = parse_port(name)
+    if spec.name == "null" and not spec.is_vale and not spec.is_pipe:
+        return spec, Request(
+            kind=B.lib.NMT_KIND_NULL, admode="-", flags=_open_flags(spec), **_geometry(spec)
+        )
+    if spec.is_vale:
+        raise NotSupported(
+            f"{name}: VALE switches are not available in this release yet; "
+            "connect two programs with a pipe instead (netmap:NAME{1 and netmap:NAME}1)"
+        )
+    if spec.is_pipe:
+        if spec.mode not in (Mode.ALL_NIC,):
+            if spec.mode == Mode.ONE_NIC:
+                raise NotSupported(
+                    f"{name}: choosing one ring of a pipe is not supported yet; open the "
+                    f"whole end ({spec.subsys}:{spec.name}{spec.pipe_end}{spec.pipe_id})"
+                )
+            raise PortSpecError(f"{name}: pipes have no host rings (drop ^ or *)")
+        _refuse_netmap_only(spec, "pipes here live in shared memory")
+        assert spec.pipe_id is not None
+        return spec, Request(
+            kind=B.lib.NMT_KIND_PIPE,
+            admode="-",
+            ifname=spec.name,
+            pipe_id=spec.pipe_id,
+            pipe_end=0 if spec.pipe_end == "{" else 1,
+            path=str(pipe_path(spec.name, spec.pipe_id)),
+            flags=_open_flags(spec),
+            **_geometry(spec),
+        )
+    mode = admode_mod.resolve(admode)
+    if spec.is_host:
+        raise NetmapUnavailable(
+            f"{name}: host-stack rings (^, *) need the netmap kernel module (/dev/netmap "
+            f"missing); open netmap:{spec.name} for the NIC itself",
+            errno.ENOENT,
+        )
+    _refuse_netmap_only(spec, "AF_PACKET; use netmap:IFNAME or netmap:IFNAME-N")
+    if "x" in spec.flags:
+        raise NotSupported(
+            f"{name}: exclusive binding (/x) needs the netmap kernel module; drop /x"
+        )
+    geo = _geometry(spec)
+    return spec, Request(
+        kind=B.lib.NMT_KIND_PACKET,
+        admode=mode,
+        ifname=spec.name,
+        queue=spec.ring if spec.mode == Mode.ONE_NIC and spec.ring is not None else -1,
+        flags=_open_flags(spec),
+        tx_slots=geo["tx_slots"],
+        rx_slots=geo["rx_slots"],
+    )
+
+
+class Port:
+    """An open port: rings in C, counts and identity in Python.
+
+    Use as a context manager. `handle` is what the C loops take.
+    """
+
+    def __init__(self, name: str, spec: PortSpec | None, req: Request, handle: Any) -> None:
+        self.name = name
+        self.spec = spec
+        self.request = req
+        self.handle = handle
+        self.admode = req.admode
+
+    # ---- identity and geometry -------------------------------------------------
+    def _h(self) -> Any:
+        if self.handle is None:
+            raise ValueError(f"{self.name}: port is closed")
+        return self.handle
+
+    @property
+    def closed(self) -> bool:
+        return self.handle is None
+
+    @property
+    def backend(self) -> str:
+        return B.cstr(self._h().backend)
+
+    @property
+    def num_tx_rings(self) -> int:
+        return int(self._h().num_tx_rings)
+
+    @property
+    def num_rx_rings(self) -> int:
+        return int(self._h().num_rx_rings)
+
+    @property
+    def num_tx_slots(self) -> int:
+        return int(self._h().num_tx_slots)
+
+    @property
+    def num_rx_slots(self) -> int:
+        return int(self._h().num_rx_slots)
+
+    @property
+    def buf_size(self) -> int:
+        return int(self._h().buf_size)
+
+    @property
+    def num_bufs(self) -> int:
+        return int(self._h().num_bufs)
+
+    @property
+    def memsize(self) -> int:
+        return int(self._h().memsize)
+
+    @property
+    def mem_id(self) -> str:
+        """Ports with the same mem_id share buffers: forwarding between them is zero copy."""
+        return B.cstr(self._h().mem_id)
+
+    @property
+    def ifname(self) -> str:
+        return B.cstr(self._h().ifname)
+
+    @property
+    def mtu(self) -> int | None:
+        mtu = int(self._h().mtu)
+        return mtu or None
+
+    @property
+    def max_frame(self) -> int:
+        """Longest frame this port carries (MTU + Ethernet header on interfaces)."""
+        mtu = self.mtu
+        return mtu + 14 if mtu else MAX_FRAME
+
+    @property
+    def mac(self) -> str | None:
+        h = self._h()
+        if not h.has_mac:
+            return None
+        return ":".join(f"{h.mac[i]:02x}" for i in range(6))
+
+    @property
+    def queue(self) -> int | None:
+        q = int(self._h().queue)
+        return None if q < 0 else q
+
+    @property
+    def num_queues(self) -> int:
+        return int(self._h().num_queues)
+
+    @property
+    def detail(self) -> str:
+        return B.cstr(self._h().detail)
+
+    def fileno(self) -> int:
+        """A descriptor to poll(); call `arm()` before and `disarm()` after sleeping on it."""
+        return int(self._h().fd)
+
+    def info(self) -> dict[str, Any]:
+        """Everything `nm info` shows, as plain data."""
+        return {
+            "port": self.name,
+            "spec": str(self.spec) if self.spec else self.name,
+            "backend": self.backend,
+            "admode": self.admode,
+            "ifname": self.ifname or None,
+            "queue": self.queue,
+            "num_queues": self.num_queues or None,
+            "tx_rings": self.num_tx_rings,
+            "rx_rings": self.num_rx_rings,
+            "tx_slots": self.num_tx_slots,
+            "rx_slots": self.num_rx_slots,
+            "buf_size": self.buf_size,
+            "num_bufs": self.num_bufs,
+            "memsize": self.memsize,
+            "mem_id": self.mem_id,
+            "mtu": self.mtu,
+            "mac": self.mac,
+            "detail": self.detail or None,
+        }
+
+    # ---- waiting ---------------------------------------------------------------
+    def arm(self, rx: bool = True, tx: bool = False) -> bool:
+        """Prepare to sleep on fileno(); True means ready now (do not sleep)."""
+        h = self._h()
+        return bool(B.check(B.lib.nmt_port_arm(h, _events(rx, tx)), h))
+
+    def disarm(self, rx: bool = True, tx: bool = False) -> None:
+        B.lib.nmt_port_disarm(self._h(), _events(rx, tx))
+
+    def wait(self, rx: bool = True, tx: bool = False, timeout: float | None = None) -> bool:
+        """Sleep until rx may have frames / tx may have room. False on timeout."""
+        h = self._h()
+        ms = -1 if timeout is None else max(0, int(timeout * 1000))
+        return bool(B.check(B.lib.nmt_port_wait(h, _events(rx, tx), ms), h))
+
+    # ---- slow path -------------------------------------------------------------
+    def send(self, frames: Iterable[bytes], timeout: float = 1.0) -> int:
+        """Copy frames into the tx rings and sync; returns how many the port accepted.
+
+        For scripts and tests; the C loops are the fast path.
+        """
+        h = self._h()
+        frames = [bytes(f) for f in frames]
+        if not frames:
+            return 0
+        limit = self.max_frame
+        for i, f in enumerate(frames):
+            if len(f) > limit:
+                raise error_for(
+                    errno.EMSGSIZE,
+                    f"{self.name}: frame {i} is {len(f)} bytes, longer than the port allows "
+                    f"({limit} bytes: MTU {self.mtu} + 14)"
+                    if self.mtu
+                    else f"{self.name}: frame {i} is {len(f)} bytes (at most {limit})",
+                )
+        data = b"".join(frames)
+        lens = B.ffi.new("uint32_t[]", [len(f) for f in frames])
+        buf = B.ffi.from_buffer(data)
+        ms = max(0, int(timeout * 1000))
+        return B.check(B.lib.nmt_send(h, buf, lens, len(frames), ms), h)
+
+    def recv(self, max_frames: int = 256, timeout: float | None = 1.0) -> list[bytes]:
+        """Up to max_frames received frames; waits up to timeout for the first one."""
+        h = self._h()
+        cap = max_frames * MAX_FRAME if max_frames < 64 else max_frames * 2048 + MAX_FRAME
+        out = B.ffi.new("uint8_t[]", cap)
+        lens = B.ffi.new("uint32_t[]", max_frames)
+        ms = -1 if timeout is None else max(0, int(timeout * 1000))
+        n = B.check(B.lib.nmt_recv(h, out, cap, lens, max_frames, ms), h)
+        frames, off = [], 0
+        raw = B.ffi.buffer(out, cap)
+        for i in range(n):
+            frames.append(bytes(raw[off : off + lens[i]]))
+            off += lens[i]
+        return frames
+
+    def flush(self, timeout: float = 1.0) -> None:
+        """Wait until every queued frame was accepted by the port."""
+        h = self._h()
+        B.check(B.lib.nmt_port_flush(h, max(0, int(timeout * 1000))), h)
+
+    # ---- lifetime --------------------------------------------------------------
+    def close(self) -> None:
+        if self.handle is not None:
+            B.lib.nmt_port_close(self.handle)
+            self.handle = None
+
+    def __enter__(self) -> Port:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else f"{self.backend}"
+        return f"<Port {self.name} {state}>"
+
+
+def _events(rx: bool, tx: bool) -> int:
+    return (B.lib.NMT_WAIT_RX if rx else 0) | (B.lib.NMT_WAIT_TX if tx else 0)
+
+
+def open_port(name: str, *, admode: str | None = None) -> Port:
+    """Open a port by its netmap name (`netmap:eth0`, `eth0-1`, `netmap:p{1`, `null` ...)."""
+    spec, req = resolve(name, admode)
+    h = B.new_port()
+    creq = B.ffi.new("struct nmt_open_req *")
+    creq.kind = req.kind
+    creq.ifname = req.ifname.encode()[:63]
+    creq.pipe_id = req.pipe_id.encode()[:63]
+    creq.pipe_end = req.pipe_end
+    if len(req.path.encode()) > 255:
+        raise PortSpecError(f"{name}: shared-memory path too long: {req.path}")
+    creq.path = req.path.encode()
+    creq.queue = req.queue
+    creq.flags = req.flags
+    creq.tx_rings, creq.rx_rings = req.tx_rings, req.rx_rings
+    creq.tx_slots, creq.rx_slots = req.tx_slots, req.rx_slots
+    h.name = name.encode()[:127]
+    B.check(B.lib.nmt_port_open(h, creq), h)
+    return Port(name, spec, req, h)
