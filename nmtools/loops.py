@@ -81,3 +81,56 @@ def run_rx(
     h = port.handle
     B.check(B.lib.nmt_run_rx(h, ring, count, batch, st.c), h)
     return st.snapshot()
+
+
+def run_pattern_tx(
+    port: Port,
+    count: int,
+    seed: int = 1,
+    minlen: int = 60,
+    maxlen: int = 1514,
+    batch: int = 256,
+    stats: LoopStats | None = None,
+) -> Snapshot:
+    """Send `count` self-checking frames (length and bytes follow from seed and number)."""
+    st = stats or LoopStats()
+    h = port.handle
+    B.check(B.lib.nmt_run_pattern_tx(h, count, seed, minlen, maxlen, batch, st.c), h)
+    return st.snapshot()
+
+
+@dataclass(frozen=True)
+class PatternResult:
+    stats: Snapshot
+    first_error: str  # empty when every frame was right
+
+    @property
+    def good(self) -> int:
+        return self.stats.pkts
+
+    @property
+    def bad(self) -> int:
+        return self.stats.errors
+
+    @property
+    def foreign(self) -> int:
+        """Frames of other ethertypes that were skipped."""
+        return self.stats.drops
+
+
+def run_pattern_rx(
+    port: Port,
+    count: int,
+    seed: int = 1,
+    minlen: int = 60,
+    maxlen: int = 1514,
+    idle: float = 2.0,
+    stats: LoopStats | None = None,
+) -> PatternResult:
+    """Receive and check `count` pattern frames; gives up after `idle` seconds of silence."""
+    st = stats or LoopStats()
+    h = port.handle
+    B.check(
+        B.lib.nmt_run_pattern_rx(h, count, seed, minlen, maxlen, int(idle * 1000), st.c), h
+    )
+    return PatternResult(st.snapshot(), B.cstr(h.errmsg))

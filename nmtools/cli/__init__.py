@@ -14,18 +14,22 @@ GLOBAL_OPTS = {"--help", "-h", "--version", "--traceback"}
 
 
 @click.group(
+    invoke_without_command=True,
     context_settings={"help_option_names": ["-h", "--help"]},
     epilog="nm is also binutils' symbol lister: a command line that does not start with an "
     "nmtools command or option (nm -D libc.so.6, nm foo.o) is handed to the next nm on PATH.",
 )
 @click.version_option(__version__, prog_name="nmtools")
 @click.option("--traceback", is_flag=True, help="Show the Python stack on errors (bug reports).")
-def cli(traceback: bool) -> None:
+@click.pass_context
+def cli(ctx: click.Context, traceback: bool) -> None:
     """nmtools: netmap's pkt-gen, bridge, vale-ctl and nmreplay on any Linux box.
 
     Ports are netmap names: netmap:eth0, eth0-1 (one queue), netmap:NAME{1 and
     netmap:NAME}1 (the two ends of a pipe), null.
     """
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
 
 
 cli.add_command(info)

@@ -247,6 +247,12 @@ int nmt_run_tx(struct nmt_port *p, int ring, const uint8_t *frame, uint32_t len,
 int nmt_run_rx(struct nmt_port *p, int ring, uint64_t count, uint32_t batch,
 	       struct nmt_stats *st);
 
+/* self-checking traffic (pattern.c): frame k's length and bytes follow from (seed, k) */
+int nmt_run_pattern_tx(struct nmt_port *p, uint64_t count, uint64_t seed, uint32_t minlen,
+		       uint32_t maxlen, uint32_t batch, struct nmt_stats *st);
+int nmt_run_pattern_rx(struct nmt_port *p, uint64_t count, uint64_t seed, uint32_t minlen,
+		       uint32_t maxlen, int idle_ms, struct nmt_stats *st);
+
 /* pipes in shared memory: inspect (and with reap, remove when no end is alive) */
 struct nmt_pipe_info {
 	uint32_t rings, slots, buf_size;

@@ -104,4 +104,8 @@ int nmt_run_rx(struct nmt_port *p, int ring, uint64_t count, uint32_t batch,
 	       struct nmt_stats *st);
 int nmt_pipe_probe(const char *path, struct nmt_pipe_info *info, int reap, char *err,
 		   size_t errlen);
+int nmt_run_pattern_tx(struct nmt_port *p, uint64_t count, uint64_t seed, uint32_t minlen,
+		       uint32_t maxlen, uint32_t batch, struct nmt_stats *st);
+int nmt_run_pattern_rx(struct nmt_port *p, uint64_t count, uint64_t seed, uint32_t minlen,
+		       uint32_t maxlen, int idle_ms, struct nmt_stats *st);
 uint64_t nmt_now_ns(void);

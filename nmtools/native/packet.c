@@ -647,7 +647,6 @@ static int pkt_setup_txring(struct nmt_port *p, struct pkt_priv *pv, uint32_t sl
 {
 	struct tpacket_req3 req;
 	uint32_t mtu = p->mtu > 0 ? (uint32_t)p->mtu : 1500, bsz, fpb;
-	int one = 1;
 
 	pv->fr_size = pow2_at_least(PKT_TXR_HDR + mtu + 18);
 	if (pv->fr_size > (1u << 17))
@@ -656,8 +655,6 @@ static int pkt_setup_txring(struct nmt_port *p, struct pkt_priv *pv, uint32_t sl
 	bsz = pv->fr_size > PKT_TXR_BLOCK ? pv->fr_size : PKT_TXR_BLOCK;
 	fpb = bsz / pv->fr_size;
 	pv->fr_nr = (slots + fpb - 1) / fpb * fpb;
-	if (setsockopt(p->fd, SOL_PACKET, PACKET_LOSS, &one, sizeof(one)) < 0)
-		return nmt_err(p, errno, "%s: PACKET_LOSS: %s", p->ifname, strerror(errno));
 	memset(&req, 0, sizeof(req));
 	req.tp_block_size = bsz;
 	req.tp_block_nr = pv->fr_nr / fpb;
@@ -724,6 +721,11 @@ int nmt_packet_open(struct nmt_port *p, const struct nmt_open_req *req)
 	if (setsockopt(p->fd, SOL_PACKET, PACKET_VERSION, &v, sizeof(v)) < 0)
 		return nmt_err(p, errno, "%s: this kernel has no TPACKET_V3 (PACKET_VERSION: %s)",
 			       ifname, strerror(errno));
+	/* a malformed frame in the tx ring is skipped, not left to block it;
+	 * must come before any ring exists */
+	if (has_tx && pv->mode == PKT_TX_RING &&
+	    setsockopt(p->fd, SOL_PACKET, PACKET_LOSS, &one, sizeof(one)) < 0)
+		return nmt_err(p, errno, "%s: PACKET_LOSS: %s", ifname, strerror(errno));
 	if (has_rx) {
 		if (pkt_setup_rx(p, pv) < 0)
 			return -1;
@@ -787,7 +789,7 @@ int nmt_packet_open(struct nmt_port *p, const struct nmt_open_req *req)
 		snprintf(txd, sizeof(txd), "no tx");
 	else
 		snprintf(txd, sizeof(txd), "%s tx%s",
-			 pv->mode == PKT_TX_RING ? "TPACKET_V3 tx ring" : "sendmmsg",
+			 pv->mode == PKT_TX_RING ? "TPACKET_V3 ring" : "sendmmsg",
 			 bypass ? ", qdisc bypass" : "");
 	if (req->queue < 0)
 		qd[0] = 0;

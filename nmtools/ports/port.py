@@ -67,7 +67,12 @@ def resolve(name: str, admode: str | None = None) -> tuple[PortSpec | None, Requ
     """Parse `name` and decide what carries it. Raises PortSpecError / NmError."""
     if name in NULL_NAMES:
         return None, Request(kind=B.lib.NMT_KIND_NULL, admode="-")
-    spec = parse_port(name)
+    try:
+        spec = parse_port(name)
+    except PortSpecError as e:
+        if not e.message.startswith(name):
+            raise PortSpecError(f"{name}: {e.message}", e.errno) from None
+        raise
     if spec.name == "null" and not spec.is_vale and not spec.is_pipe:
         return spec, Request(
             kind=B.lib.NMT_KIND_NULL, admode="-", flags=_open_flags(spec), **_geometry(spec)
