@@ -62,8 +62,9 @@ def main() -> None:
     for batch in (1, 32, 256):
         n = args.packets // 10 if batch == 1 else args.packets
         rates = [one_run(n, batch) for _ in range(args.runs)]
-        print(f"{batch:>6} {statistics.median(rates):8.1f}   "
-              + " ".join(f"{r:.1f}" for r in rates))
+        print(
+            f"{batch:>6} {statistics.median(rates):8.1f}   " + " ".join(f"{r:.1f}" for r in rates)
+        )
 
 
 if __name__ == "__main__":

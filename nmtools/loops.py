@@ -48,8 +48,13 @@ class LoopStats:
     def snapshot(self) -> Snapshot:
         c = self.c
         return Snapshot(
-            int(c.pkts), int(c.bytes), int(c.events), int(c.drops), int(c.errors),
-            int(c.t_start_ns), int(c.t_end_ns),
+            int(c.pkts),
+            int(c.bytes),
+            int(c.events),
+            int(c.drops),
+            int(c.errors),
+            int(c.t_start_ns),
+            int(c.t_end_ns),
         )
 
 
@@ -130,7 +135,5 @@ def run_pattern_rx(
     """Receive and check `count` pattern frames; gives up after `idle` seconds of silence."""
     st = stats or LoopStats()
     h = port.handle
-    B.check(
-        B.lib.nmt_run_pattern_rx(h, count, seed, minlen, maxlen, int(idle * 1000), st.c), h
-    )
+    B.check(B.lib.nmt_run_pattern_rx(h, count, seed, minlen, maxlen, int(idle * 1000), st.c), h)
     return PatternResult(st.snapshot(), B.cstr(h.errmsg))

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
 
 import pytest
 
@@ -26,3 +31,91 @@ def shm(tmp_path, monkeypatch):
     d.mkdir()
     monkeypatch.setenv("NMTOOLS_SHM_DIR", str(d))
     yield d
+
+
+# ---- network namespaces ------------------------------------------------------------------
+
+
+_ns_counter = itertools.count()
+
+
+def sh(*cmd: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, capture_output=True, text=True, check=check, timeout=60)
+
+
+@dataclass
+class Netns:
+    """Namespaces and veth pairs a test made; `close()` removes all of them."""
+
+    made: list[str] = field(default_factory=list)
+    procs: list[subprocess.Popen[str]] = field(default_factory=list)
+
+    def namespace(self) -> str:
+        name = f"nmt{os.getpid()}x{next(_ns_counter)}"
+        sh("ip", "netns", "add", name)
+        self.made.append(name)
+        sh("ip", "-n", name, "link", "set", "lo", "up")
+        # no IPv6 chatter (router solicitations, MLD) on the test links
+        sh("ip", "netns", "exec", name, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
+        sh("ip", "netns", "exec", name, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1")
+        return name
+
+    def veth(
+        self, queues: int = 1, mtu: int = 1500, a: str = "nma", b: str = "nmb"
+    ) -> tuple[str, str]:
+        """Two fresh namespaces joined by veth a <-> b (198.18.0.1/24, 198.18.0.2/24)."""
+        na, nb = self.namespace(), self.namespace()
+        q = ("numtxqueues", str(queues), "numrxqueues", str(queues))
+        sh("ip", "-n", na, "link", "add", a, *q, "type", "veth", "peer", "name", b, *q, "netns", nb)
+        for ns, dev, addr in ((na, a, "198.18.0.1/24"), (nb, b, "198.18.0.2/24")):
+            sh("ip", "-n", ns, "link", "set", dev, "mtu", str(mtu))
+            sh("ip", "-n", ns, "addr", "add", addr, "dev", dev)
+            sh("ip", "-n", ns, "link", "set", dev, "up")
+        return na, nb
+
+    def python(
+        self, ns: str, code: str, *args: str, user: str | None = None, cpu: int | None = None
+    ) -> subprocess.Popen[str]:
+        """Run `code` with this Python inside namespace `ns` (optionally as `user`)."""
+        cmd = ["ip", "netns", "exec", ns]
+        if cpu is not None:
+            cmd += ["taskset", "-c", str(cpu)]
+        if user is not None:
+            cmd += [
+                "setpriv",
+                f"--reuid={user}",
+                f"--regid={user}",
+                "--clear-groups",
+            ]  # numeric ids
+        cmd += [sys.executable, "-c", code, *args]
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.procs.append(p)
+        return p
+
+    def run_json(self, ns: str, code: str, *args: str, timeout: float = 120, **kw: object):
+        p = self.python(ns, code, *args, **kw)  # type: ignore[arg-type]
+        out, err = p.communicate(timeout=timeout)
+        assert p.returncode == 0, err
+        return json.loads(out.strip().splitlines()[-1])
+
+    def sh(self, ns: str, *cmd: str) -> str:
+        return sh("ip", "netns", "exec", ns, *cmd).stdout
+
+    def close(self) -> None:
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait(10)
+        for name in reversed(self.made):
+            sh("ip", "netns", "del", name, check=False)
+        self.made.clear()
+
+
+@pytest.fixture
+def netns():
+    """Factory for namespaces and veth pairs; everything is removed, also on failure."""
+    n = Netns()
+    try:
+        yield n
+    finally:
+        n.close()

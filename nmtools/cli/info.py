@@ -60,8 +60,7 @@ def info(port: str | None, admode: str | None, as_json: bool) -> None:
             click.echo("no pipes")
         for p in pipes:
             ends = " ".join(
-                f"{'{}'[i]}{'pid ' + str(p.pids[i]) if p.alive[i] else 'closed'}"
-                for i in range(2)
+                f"{'{}'[i]}{'pid ' + str(p.pids[i]) if p.alive[i] else 'closed'}" for i in range(2)
             )
             click.echo(f"{p.name}  {p.rings}x{p.slots} slots  {ends}")
         return

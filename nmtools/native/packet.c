@@ -14,31 +14,31 @@
  * On a NIC with GRO/LRO on, the kernel merges frames before we see them:
  * turn it off (ethtool -K IF gro off lro off) to receive wire frames.
  *
- * TX (mode 0, the default): sendmmsg() straight from the ring's buffers, one
- * message per frame (a MOREFRAG run is one message with several iovecs), up
- * to 1024 messages per call, with PACKET_QDISC_BYPASS. A frame is handed over
- * when the call returns, so tail follows hwcur at once.
- * TX (mode 1): a TPACKET_V3 PACKET_TX_RING on the same socket: txsync copies
- * frames into the kernel ring and kicks it with send(). On veth it was not
- * faster than sendmmsg (see the numbers below), so it is not the default.
+ * TX: sendmmsg() straight from the ring's buffers (no copy in user space),
+ * one message per frame (a MOREFRAG run is one message with several iovecs),
+ * up to 1024 messages per call, with PACKET_QDISC_BYPASS. A frame belongs to
+ * the kernel once the call returns, so tail follows hwcur at once.
+ * A TPACKET_V3 PACKET_TX_RING (same kernel path as V2) was tried and
+ * dropped: on veth, 60-byte frames, medians of 10 runs of 1 s, it moved
+ * 0.76 Mpps against 0.78 for sendmmsg, and 0.62 against 0.86 at 1514 bytes
+ * (2 vCPUs; the kernel's per-frame cost dominates either way).
  *
  * Queues: with req->queue >= 0 a classic BPF filter (SKF_AD_QUEUE) keeps
  * only the frames of that rx queue. The filter reads skb->queue_mapping raw.
  * Measured on kernel 6.18:
- *  - drivers that record the rx queue (virtio_net, and by the same
- *    skb_record_rx_queue() call ixgbe, i40e, mlx5, tun...) store queue + 1;
- *  - veth records nothing: the value is the peer's tx queue, which is also
- *    the veth rx queue the frame went through (a sender with qdisc bypass
- *    uses tx queue = CPU % queues, so `taskset -c 1` lands on queue 1);
+ *  - drivers that record the rx queue with skb_record_rx_queue() store
+ *    queue + 1: seen on virtio_net and on a 4-queue tap (frames written on
+ *    the tap's queue N reach only the port of queue N); ixgbe, i40e, mlx5...
+ *    make the same call;
+ *  - veth records nothing (with GRO on too): the value is the peer's tx
+ *    queue, which is also the veth rx queue the frame went through (a
+ *    sender with qdisc bypass uses tx queue = CPU % queues, so
+ *    `taskset -c 1` lands on queue 1);
  *  - a single-queue interface needs no filter (everything is queue 0), and a
  *    multi-queue driver that records nothing delivers nothing to a filtered
  *    port.
  * On tx the kernel picks the queue (CPU % queues with qdisc bypass, or the
- * driver's choice); there is no way to force one from a packet socket.
- *
- * Measured on veth, 60-byte frames, peer up in another namespace, 2 vCPUs
- * (medians): see the report in the commit; sendmmsg and the tx ring both move
- * ~0.8-1 Mpps, bounded by the kernel's per-frame cost.
+ * driver's choice); a packet socket cannot force one.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -51,6 +51,7 @@
 #include <linux/sockios.h>
 #include <net/if.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,46 +63,38 @@
 
 #include "nmt.h"
 
-#define PKT_BLOCK_SIZE (1u << 20) /* rx ring block */
-#define PKT_BLOCK_NR 32           /* rx ring blocks (fewer if memory is short) */
-#define PKT_BLOCK_MIN 4
+/*
+ * rx ring geometry: the kernel closes a block when it is full or when its
+ * retire timer fires, so the ring holds at most blk_nr blocks of traffic or
+ * blk_nr * PKT_RETIRE_MS of it, whichever is less. Many small blocks buffer
+ * longer at low rates: 256 x 128 KiB = 32 MiB hold ~256 ms at 1 Mpps and
+ * ~230k minimum-size frames at any rate. A block must hold the largest frame
+ * (64 KiB with GRO).
+ */
+#define PKT_BLOCK_SIZE (128u << 10) /* rx ring block */
+#define PKT_BLOCK_NR 256          /* rx ring blocks (fewer if memory is short) */
+#define PKT_BLOCK_MIN 8
 #define PKT_FRAME_SIZE 2048       /* nominal rx frame size (V3 frames vary) */
 #define PKT_RETIRE_MS 1           /* a partly filled block is handed over after this */
 #define PKT_BATCH 1024            /* messages per sendmmsg (UIO_MAXIOV) */
-#define PKT_TXR_BLOCK (1u << 16)  /* tx ring block (mode 1) */
-#define PKT_TXR_HDR TPACKET_ALIGN(sizeof(struct tpacket3_hdr)) /* data offset */
-
-enum { PKT_TX_MMSG = 0, PKT_TX_RING = 1 };
 
 struct pkt_priv {
-	int mode;
-	/* rx: TPACKET_V3 ring, then (mode 1) the tx ring, in one mapping */
-	uint8_t *map;
-	size_t map_size;
+	/* rx: the TPACKET_V3 ring */
 	uint8_t *rxr;
+	size_t rxr_size;
 	uint32_t blk_size, blk_nr;
 	uint32_t blk;              /* next block to read */
 	uint32_t left;             /* frames of blk not yet copied (when pkt) */
 	struct tpacket3_hdr *pkt;  /* next frame of blk; NULL: blk not opened */
-	/* tx, mode 0 */
+	/* tx */
 	struct mmsghdr *msgs;
 	struct iovec *iov;
 	uint32_t *msg_slots;       /* slots of each message */
-	/* tx, mode 1 */
-	uint8_t *txr;
-	uint32_t fr_size, fr_nr;
-	uint32_t fr_cur;           /* next frame to fill */
-	uint32_t fr_old;           /* oldest frame that may still be in the kernel */
 };
 
 static struct tpacket_block_desc *pkt_block(struct pkt_priv *pv, uint32_t b)
 {
 	return (struct tpacket_block_desc *)(pv->rxr + (size_t)b * pv->blk_size);
-}
-
-static struct tpacket3_hdr *pkt_txframe(struct pkt_priv *pv, uint32_t f)
-{
-	return (struct tpacket3_hdr *)(pv->txr + (size_t)f * pv->fr_size);
 }
 
 /* free slots of an rx ring: all but the user's and the one kept empty */
@@ -194,9 +187,15 @@ static int pkt_open_block(struct pkt_priv *pv)
 static int pkt_rxsync(struct nmt_port *p, unsigned ri)
 {
 	struct pkt_priv *pv = p->priv;
-	struct nmt_ring *r = p->rx_rings[ri];
-	uint32_t head = r->head, tail = p->rxk[ri].hwtail, got = 0, room;
+	struct nmt_ring *r;
+	uint32_t head, tail, got = 0, room;
 
+	if (ri >= p->num_rx_rings)
+		return nmt_err(p, EINVAL, "%s: no rx ring %u (the port has %u)", p->ifname, ri,
+			       p->num_rx_rings);
+	r = p->rx_rings[ri];
+	head = r->head;
+	tail = p->rxk[ri].hwtail;
 	if (head >= r->num_slots)
 		return bad_head(p, r, "rx");
 	p->rxk[ri].hwcur = head;
@@ -281,33 +280,31 @@ static int tx_error(struct nmt_port *p, int e, uint32_t len, int *per_frame)
 }
 
 /*
- * tx_frame - measure the frame starting at slot c: its slots and bytes.
- * Returns 1 if complete before head, 0 if it runs into head (not finished by
- * the user), -1 if a slot is bad.
+ * tx_frame - the frame starting at slot c: its slots, and the first bad slot
+ * (buffer index or length out of range) in *bad. Returns 1 if the frame ends
+ * before head, 0 if it runs into head (the user has not finished it).
  */
 static int tx_frame(struct nmt_port *p, struct nmt_ring *r, uint32_t c, uint32_t head,
-		    uint32_t *nslots, uint32_t *bytes)
+		    uint32_t *nslots, int64_t *bad)
 {
-	uint32_t k = 0, b = 0;
+	uint32_t k = 0;
 
+	*bad = -1;
 	for (;;) {
 		struct nmt_slot *s = nmt_slot(r, c);
 
-		if (s->buf_idx >= p->num_bufs || s->len > r->nr_buf_size) {
-			*nslots = k + 1;
-			*bytes = b + s->len;
-			return -1;
-		}
-		b += s->len;
+		if (*bad < 0 && (s->buf_idx >= p->num_bufs || s->len > r->nr_buf_size))
+			*bad = c;
 		k++;
 		c = nmt_ring_next(r, c);
 		if (!(s->flags & NMT_NS_MOREFRAG))
 			break;
-		if (c == head)
+		if (c == head) {
+			*bad = -1; /* judged once it is complete */
 			return 0;
+		}
 	}
 	*nslots = k;
-	*bytes = b;
 	return 1;
 }
 
@@ -315,47 +312,46 @@ static int bad_slot(struct nmt_port *p, struct nmt_ring *r, uint32_t c)
 {
 	struct nmt_slot *s = nmt_slot(r, c);
 
-	return nmt_err(p, EINVAL, "%s: tx frame at slot %u dropped: bad buffer index %u or "
-		       "length %u (at most %u buffers of %u bytes)", p->ifname, c, s->buf_idx,
-		       s->len, p->num_bufs, r->nr_buf_size);
+	return nmt_err(p, EINVAL, "%s: tx frame dropped: slot %u has buffer %u of length %u "
+		       "(the port has %u buffers of %u bytes)", p->ifname, c, s->buf_idx, s->len,
+		       p->num_bufs, r->nr_buf_size);
 }
 
-static void tx_done(struct nmt_port *p, unsigned ri, uint32_t cur)
-{
-	struct nmt_ring *r = p->tx_rings[ri];
-
-	p->txk[ri].hwcur = cur;
-	p->txk[ri].hwtail = r->tail = cur == 0 ? r->num_slots - 1 : cur - 1;
-}
-
-static int pkt_txsync_mmsg(struct nmt_port *p, unsigned ri)
+/*
+ * txsync - send the complete frames in [hwcur, head), 1024 per system call,
+ * from the buffers themselves. EAGAIN/ENOBUFS leave the rest pending (the
+ * next txsync, or a wait for POLLOUT, retries); a frame the kernel refuses
+ * is dropped with an error, or it would block the ring for good.
+ */
+static int pkt_txsync(struct nmt_port *p, unsigned ri)
 {
 	struct pkt_priv *pv = p->priv;
-	struct nmt_ring *r = p->tx_rings[ri];
-	uint32_t head = r->head, cur = p->txk[ri].hwcur;
+	struct nmt_ring *r;
+	uint32_t head, cur;
 	int rc = 0;
 
+	if (ri >= p->num_tx_rings)
+		return nmt_err(p, EINVAL, "%s: no tx ring %u (the port has %u)", p->ifname, ri,
+			       p->num_tx_rings);
+	r = p->tx_rings[ri];
+	head = r->head;
+	cur = p->txk[ri].hwcur;
 	if (head >= r->num_slots)
 		return bad_head(p, r, "tx");
 	while (cur != head) {
-		uint32_t c = cur, nmsg = 0, nio = 0, bad = 0, i;
+		uint32_t c = cur, nmsg = 0, nio = 0, k = 0, i;
+		int64_t bad = -1;
 		int n;
 
 		while (c != head && nmsg < PKT_BATCH) {
 			struct msghdr *mh = &pv->msgs[nmsg].msg_hdr;
-			uint32_t k, bytes, j;
-			int ok = tx_frame(p, r, c, head, &k, &bytes);
 
-			if (ok == 0)
+			if (!tx_frame(p, r, c, head, &k, &bad) || bad >= 0)
 				break;
-			if (ok < 0) {
-				bad = 1;
-				break;
-			}
 			memset(mh, 0, sizeof(*mh));
 			mh->msg_iov = &pv->iov[nio];
 			mh->msg_iovlen = k;
-			for (j = 0; j < k; j++) {
+			for (i = 0; i < k; i++) {
 				struct nmt_slot *s = nmt_slot(r, c);
 
 				pv->iov[nio].iov_base = nmt_buf(r, s->buf_idx);
@@ -366,14 +362,11 @@ static int pkt_txsync_mmsg(struct nmt_port *p, unsigned ri)
 			pv->msg_slots[nmsg++] = k;
 		}
 		if (nmsg == 0) {
-			if (bad) { /* drop the bad frame, say so */
-				uint32_t k, bytes;
-
-				tx_frame(p, r, cur, head, &k, &bytes);
-				rc = bad_slot(p, r, cur);
+			if (bad >= 0) { /* the first frame is bad: drop it */
+				rc = bad_slot(p, r, (uint32_t)bad);
 				cur = nmt_ring_add(r, cur, k);
 			}
-			break; /* or an unfinished frame: wait for the user */
+			break; /* or the user has not finished the frame */
 		}
 		do {
 			n = sendmmsg(p->fd, pv->msgs, nmsg, MSG_DONTWAIT);
@@ -387,7 +380,7 @@ static int pkt_txsync_mmsg(struct nmt_port *p, unsigned ri)
 			for (i = 0; i < pv->msgs[0].msg_hdr.msg_iovlen; i++)
 				bytes += (uint32_t)pv->msgs[0].msg_hdr.msg_iov[i].iov_len;
 			rc = tx_error(p, e, bytes, &per_frame);
-			if (per_frame) /* drop it, or it blocks the ring for good */
+			if (per_frame)
 				cur = nmt_ring_add(r, cur, pv->msg_slots[0]);
 			break;
 		}
@@ -395,96 +388,14 @@ static int pkt_txsync_mmsg(struct nmt_port *p, unsigned ri)
 		for (i = 0; i < (uint32_t)n; i++)
 			cur = nmt_ring_add(r, cur, pv->msg_slots[i]);
 	}
-	tx_done(p, ri, cur);
+	p->txk[ri].hwcur = cur;
+	p->txk[ri].hwtail = r->tail = cur == 0 ? r->num_slots - 1 : cur - 1;
 	return rc;
-}
-
-/* mode 1: copy frames into the kernel's tx ring, then kick it */
-static int pkt_txsync_ring(struct nmt_port *p, unsigned ri)
-{
-	struct pkt_priv *pv = p->priv;
-	struct nmt_ring *r = p->tx_rings[ri];
-	uint32_t head = r->head, cur = p->txk[ri].hwcur, queued = 0;
-	uint32_t maxlen = pv->fr_size - PKT_TXR_HDR;
-	int rc = 0, n;
-
-	if (head >= r->num_slots)
-		return bad_head(p, r, "tx");
-	if (p->mtu > 0 && (uint32_t)p->mtu + 18 < maxlen)
-		maxlen = (uint32_t)p->mtu + 18;
-	while (cur != head) {
-		struct tpacket3_hdr *h = pkt_txframe(pv, pv->fr_cur);
-		uint32_t k, bytes, j, c = cur, off = 0;
-		int ok = tx_frame(p, r, cur, head, &k, &bytes);
-
-		if (ok == 0)
-			break;
-		if (ok < 0 || bytes > maxlen) {
-			if (ok < 0)
-				rc = bad_slot(p, r, cur);
-			else
-				rc = nmt_err(p, EMSGSIZE, "%s: frame of %u bytes dropped: longer "
-					     "than the MTU (%d) allows; raise it (ip link set %s "
-					     "mtu N)", p->ifname, bytes, p->mtu, p->ifname);
-			cur = nmt_ring_add(r, cur, k);
-			break;
-		}
-		if (__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) != TP_STATUS_AVAILABLE)
-			break; /* kernel ring full */
-		for (j = 0; j < k; j++) {
-			struct nmt_slot *s = nmt_slot(r, c);
-
-			memcpy((uint8_t *)h + PKT_TXR_HDR + off, nmt_buf(r, s->buf_idx), s->len);
-			off += s->len;
-			c = nmt_ring_next(r, c);
-		}
-		h->tp_len = bytes;
-		h->tp_snaplen = bytes;
-		h->tp_next_offset = 0;
-		__atomic_store_n(&h->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
-		pv->fr_cur = pv->fr_cur + 1 == pv->fr_nr ? 0 : pv->fr_cur + 1;
-		cur = c;
-		queued++;
-	}
-	tx_done(p, ri, cur);
-	if (!queued && pv->fr_old == pv->fr_cur)
-		return rc;
-	do {
-		n = (int)send(p->fd, NULL, 0, MSG_DONTWAIT);
-	} while (n < 0 && errno == EINTR);
-	if (n < 0 && errno != EAGAIN && errno != ENOBUFS) {
-		int per_frame;
-
-		return tx_error(p, errno, 0, &per_frame);
-	}
-	return rc;
-}
-
-static int pkt_txsync(struct nmt_port *p, unsigned ri)
-{
-	struct pkt_priv *pv = p->priv;
-
-	return pv->mode == PKT_TX_RING ? pkt_txsync_ring(p, ri) : pkt_txsync_mmsg(p, ri);
 }
 
 static int pkt_tx_pending(struct nmt_port *p)
 {
-	struct pkt_priv *pv = p->priv;
-
-	if (!p->num_tx_rings)
-		return 0;
-	if (p->txk[0].hwcur != p->tx_rings[0]->head)
-		return 1;
-	if (pv->mode == PKT_TX_RING) {
-		while (pv->fr_old != pv->fr_cur) {
-			struct tpacket3_hdr *h = pkt_txframe(pv, pv->fr_old);
-
-			if (__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) != TP_STATUS_AVAILABLE)
-				return 1;
-			pv->fr_old = pv->fr_old + 1 == pv->fr_nr ? 0 : pv->fr_old + 1;
-		}
-	}
-	return 0;
+	return p->num_tx_rings && p->txk[0].hwcur != p->tx_rings[0]->head;
 }
 
 static int pkt_rx_ready(struct nmt_port *p)
@@ -530,8 +441,8 @@ static void pkt_close(struct nmt_port *p)
 
 	if (!pv)
 		return;
-	if (pv->map)
-		munmap(pv->map, pv->map_size);
+	if (pv->rxr)
+		munmap(pv->rxr, pv->rxr_size);
 	free(pv->msgs);
 	free(pv->iov);
 	free(pv->msg_slots);
@@ -609,6 +520,22 @@ static int pkt_queue_filter(struct nmt_port *p, int q, int is_veth)
 	return 0;
 }
 
+/* append to p->detail from offset o; returns the new end */
+static size_t __attribute__((format(printf, 3, 4)))
+detail_add(struct nmt_port *p, size_t o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (o >= sizeof(p->detail) - 1)
+		return o;
+	va_start(ap, fmt);
+	n = vsnprintf(p->detail + o, sizeof(p->detail) - o, fmt, ap);
+	va_end(ap);
+	o += n > 0 ? (size_t)n : 0;
+	return o < sizeof(p->detail) ? o : sizeof(p->detail) - 1;
+}
+
 static int pkt_setup_rx(struct nmt_port *p, struct pkt_priv *pv)
 {
 	struct tpacket_req3 req;
@@ -634,38 +561,6 @@ static int pkt_setup_rx(struct nmt_port *p, struct pkt_priv *pv)
 	return 0;
 }
 
-static uint32_t pow2_at_least(uint32_t x)
-{
-	uint32_t v = 64;
-
-	while (v < x)
-		v <<= 1;
-	return v;
-}
-
-static int pkt_setup_txring(struct nmt_port *p, struct pkt_priv *pv, uint32_t slots)
-{
-	struct tpacket_req3 req;
-	uint32_t mtu = p->mtu > 0 ? (uint32_t)p->mtu : 1500, bsz, fpb;
-
-	pv->fr_size = pow2_at_least(PKT_TXR_HDR + mtu + 18);
-	if (pv->fr_size > (1u << 17))
-		return nmt_err(p, EINVAL, "%s: MTU %u too large for a tx ring (use mode 0)",
-			       p->ifname, mtu);
-	bsz = pv->fr_size > PKT_TXR_BLOCK ? pv->fr_size : PKT_TXR_BLOCK;
-	fpb = bsz / pv->fr_size;
-	pv->fr_nr = (slots + fpb - 1) / fpb * fpb;
-	memset(&req, 0, sizeof(req));
-	req.tp_block_size = bsz;
-	req.tp_block_nr = pv->fr_nr / fpb;
-	req.tp_frame_size = pv->fr_size;
-	req.tp_frame_nr = pv->fr_nr;
-	if (setsockopt(p->fd, SOL_PACKET, PACKET_TX_RING, &req, sizeof(req)) < 0)
-		return nmt_err(p, errno, "%s: cannot set up a %u-frame tx ring: %s", p->ifname,
-			       pv->fr_nr, strerror(errno));
-	return 0;
-}
-
 int nmt_packet_open(struct nmt_port *p, const struct nmt_open_req *req)
 {
 	const char *ifname = req->ifname;
@@ -677,16 +572,15 @@ int nmt_packet_open(struct nmt_port *p, const struct nmt_open_req *req)
 	struct pkt_priv *pv;
 	int is_veth = 0, v = TPACKET_V3, one = 1, bypass = 0, soerr;
 	socklen_t sl = sizeof(soerr);
-	size_t rx_bytes = 0, tx_bytes = 0;
-	char txd[48], qd[64];
+	size_t o;
 
 	if (nmt_if_query(p, ifname) < 0)
 		return -1;
 	if (!has_tx && !has_rx)
 		return nmt_err(p, EINVAL, "%s: a port cannot be both tx-only and rx-only", ifname);
-	if (req->mode > PKT_TX_RING)
-		return nmt_err(p, EINVAL, "%s: AF_PACKET mode %u unknown (0 sendmmsg, 1 tx ring)",
-			       ifname, req->mode);
+	if (req->mode != 0)
+		return nmt_err(p, EINVAL, "%s: AF_PACKET mode %u unknown (0 is the only one: "
+			       "sendmmsg tx)", ifname, req->mode);
 	if (buf_size < 64 || buf_size > 65535)
 		return nmt_err(p, EINVAL, "%s: buffer size %u out of range [64, 65535]", ifname,
 			       buf_size);
@@ -708,8 +602,6 @@ int nmt_packet_open(struct nmt_port *p, const struct nmt_open_req *req)
 		return nmt_err(p, ENOMEM, "%s: out of memory", ifname);
 	p->priv = pv;
 	p->ops = &pkt_ops; /* from here on a failed open is cleaned up by pkt_close */
-	pv->mode = (int)req->mode;
-	pv->blk_nr = 1;
 
 	p->num_queues = pkt_num_queues(p, ifname, &is_veth);
 	if (req->queue >= p->num_queues)
@@ -721,42 +613,25 @@ int nmt_packet_open(struct nmt_port *p, const struct nmt_open_req *req)
 	if (setsockopt(p->fd, SOL_PACKET, PACKET_VERSION, &v, sizeof(v)) < 0)
 		return nmt_err(p, errno, "%s: this kernel has no TPACKET_V3 (PACKET_VERSION: %s)",
 			       ifname, strerror(errno));
-	/* a malformed frame in the tx ring is skipped, not left to block it;
-	 * must come before any ring exists */
-	if (has_tx && pv->mode == PKT_TX_RING &&
-	    setsockopt(p->fd, SOL_PACKET, PACKET_LOSS, &one, sizeof(one)) < 0)
-		return nmt_err(p, errno, "%s: PACKET_LOSS: %s", ifname, strerror(errno));
 	if (has_rx) {
 		if (pkt_setup_rx(p, pv) < 0)
 			return -1;
-		rx_bytes = (size_t)pv->blk_size * pv->blk_nr;
-		/* kernel >= 4.20; older ones would only loop back without bypass */
+		pv->rxr_size = (size_t)pv->blk_size * pv->blk_nr;
+		pv->rxr = mmap(NULL, pv->rxr_size, PROT_READ | PROT_WRITE, MAP_SHARED, p->fd, 0);
+		if (pv->rxr == MAP_FAILED) {
+			pv->rxr = NULL;
+			return nmt_err(p, errno, "%s: cannot map the rx ring (%zu bytes): %s",
+				       ifname, pv->rxr_size, strerror(errno));
+		}
+		/* kernel >= 4.20; older ones loop back our frames only without bypass */
 		setsockopt(p->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one));
 		if (req->queue >= 0 && p->num_queues > 1 &&
 		    pkt_queue_filter(p, req->queue, is_veth) < 0)
 			return -1;
 	}
-	if (has_tx) {
+	if (has_tx)
 		bypass = setsockopt(p->fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one,
 				    sizeof(one)) == 0;
-		if (pv->mode == PKT_TX_RING) {
-			if (pkt_setup_txring(p, pv, tx_slots) < 0)
-				return -1;
-			tx_bytes = (size_t)pv->fr_size * pv->fr_nr;
-		}
-	}
-	if (rx_bytes + tx_bytes) {
-		pv->map = mmap(NULL, rx_bytes + tx_bytes, PROT_READ | PROT_WRITE,
-			       MAP_SHARED, p->fd, 0);
-		if (pv->map == MAP_FAILED) {
-			pv->map = NULL;
-			return nmt_err(p, errno, "%s: cannot map the packet rings (%zu bytes): %s",
-				       ifname, rx_bytes + tx_bytes, strerror(errno));
-		}
-		pv->map_size = rx_bytes + tx_bytes;
-		pv->rxr = rx_bytes ? pv->map : NULL;
-		pv->txr = tx_bytes ? pv->map + rx_bytes : NULL;
-	}
 
 	/* bind last: a socket only receives once it is bound with a protocol */
 	memset(&sll, 0, sizeof(sll));
@@ -772,7 +647,7 @@ int nmt_packet_open(struct nmt_port *p, const struct nmt_open_req *req)
 	if (nmt_rings_alloc(p, has_tx ? 1 : 0, has_rx ? 1 : 0, tx_slots, rx_slots, buf_size,
 			    0) < 0)
 		return -1;
-	if (has_tx && pv->mode == PKT_TX_MMSG) {
+	if (has_tx) {
 		pv->msgs = calloc(PKT_BATCH, sizeof(*pv->msgs));
 		pv->msg_slots = calloc(PKT_BATCH, sizeof(*pv->msg_slots));
 		pv->iov = calloc(tx_slots, sizeof(*pv->iov));
@@ -785,21 +660,21 @@ int nmt_packet_open(struct nmt_port *p, const struct nmt_open_req *req)
 		 (void *)p->region);
 	p->poll_rx = POLLIN;
 	p->poll_tx = POLLOUT;
-	if (!has_tx)
-		snprintf(txd, sizeof(txd), "no tx");
-	else
-		snprintf(txd, sizeof(txd), "%s tx%s",
-			 pv->mode == PKT_TX_RING ? "TPACKET_V3 ring" : "sendmmsg",
-			 bypass ? ", qdisc bypass" : "");
-	if (req->queue < 0)
-		qd[0] = 0;
-	else
-		snprintf(qd, sizeof(qd), ", rx queue %d%s, tx queue: kernel's", req->queue,
-			 p->num_queues > 1 ? " (BPF)" : "");
+	o = 0;
 	if (has_rx)
-		snprintf(p->detail, sizeof(p->detail), "TPACKET_V3 rx ring %ux%uMiB, %s%s",
-			 pv->blk_nr, pv->blk_size >> 20, txd, qd);
+		o = detail_add(p, o, "TPACKET_V3 rx ring %ux%uKiB", pv->blk_nr, pv->blk_size >> 10);
 	else
-		snprintf(p->detail, sizeof(p->detail), "no rx, %s%s", txd, qd);
+		o = detail_add(p, o, "no rx");
+	if (has_tx)
+		o = detail_add(p, o, ", sendmmsg tx%s", bypass ? ", qdisc bypass" : "");
+	else
+		o = detail_add(p, o, ", no tx");
+	if (req->queue >= 0) {
+		o = detail_add(p, o, ", queue %d:", req->queue);
+		if (has_rx)
+			o = detail_add(p, o, " rx %s", p->num_queues > 1 ? "by BPF filter" : "all");
+		if (has_tx)
+			detail_add(p, o, "%s tx picked by the kernel", has_rx ? "," : "");
+	}
 	return 0;
 }

@@ -80,4 +80,3 @@ def list_pipes(reap: bool = True) -> list[PipeInfo]:
         )
         del err
     return out
-

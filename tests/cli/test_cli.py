@@ -21,9 +21,7 @@ def nm_exe() -> list[str]:
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*nm_exe(), *args], capture_output=True, text=True, timeout=60, env=env
-    )
+    return subprocess.run([*nm_exe(), *args], capture_output=True, text=True, timeout=60, env=env)
 
 
 def assert_one_line_error(r: subprocess.CompletedProcess[str], code: int, *needles: str) -> None:
@@ -51,16 +49,22 @@ def test_version():
 @pytest.mark.skipif(not Path("/usr/bin/nm").exists(), reason="binutils nm not installed")
 def test_foreign_command_line_goes_to_binutils_nm():
     lib = next(
-        p for p in ("/lib/x86_64-linux-gnu/libc.so.6", "/lib/aarch64-linux-gnu/libc.so.6",
-                    "/usr/lib/x86_64-linux-gnu/libc.so.6") if Path(p).exists()
+        p
+        for p in (
+            "/lib/x86_64-linux-gnu/libc.so.6",
+            "/lib/aarch64-linux-gnu/libc.so.6",
+            "/usr/lib/x86_64-linux-gnu/libc.so.6",
+        )
+        if Path(p).exists()
     )
     ours = run("-D", lib)
     theirs = subprocess.run(["/usr/bin/nm", "-D", lib], capture_output=True, text=True)
     assert ours.returncode == theirs.returncode == 0
     assert ours.stdout == theirs.stdout and "GLIBC" in ours.stdout
     bad = run("--defined-only", "/nonexistent.o")
-    ref = subprocess.run(["/usr/bin/nm", "--defined-only", "/nonexistent.o"],
-                         capture_output=True, text=True)
+    ref = subprocess.run(
+        ["/usr/bin/nm", "--defined-only", "/nonexistent.o"], capture_output=True, text=True
+    )
     assert bad.returncode == ref.returncode != 0
 
 
@@ -106,8 +110,9 @@ def test_bad_port_names_are_one_line_usage_errors(name, needle):
 
 
 def test_unknown_interface():
-    assert_one_line_error(run("info", "--admode", "packet", "nmtnosuch0"), 1,
-                          "nmtnosuch0", "no such interface")
+    assert_one_line_error(
+        run("info", "--admode", "packet", "nmtnosuch0"), 1, "nmtnosuch0", "no such interface"
+    )
 
 
 def test_native_admode_without_module():
@@ -124,8 +129,9 @@ def test_admode_env_is_validated():
 
 
 def test_host_rings_and_vale_say_what_would_work():
-    assert_one_line_error(run("info", "--admode", "packet", "netmap:lo^"), 1, "host-stack",
-                          "netmap:lo")
+    assert_one_line_error(
+        run("info", "--admode", "packet", "netmap:lo^"), 1, "host-stack", "netmap:lo"
+    )
     assert_one_line_error(run("info", "vale0:a"), 1, "pipe")
 
 
@@ -138,15 +144,20 @@ def test_traceback_flag_shows_the_stack():
 def test_python_api_and_cli_agree_on_pipe_listing(tmp_path):
     env = dict(os.environ, NMTOOLS_SHM_DIR=str(tmp_path))
     hold = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys,time; from nmtools import open_port; p=open_port('netmap:ls{1');"
-         "print('ok', flush=True); time.sleep(60)"],
-        stdout=subprocess.PIPE, text=True, env=env,
+        [
+            sys.executable,
+            "-c",
+            "import sys,time; from nmtools import open_port; p=open_port('netmap:ls{1');"
+            "print('ok', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     try:
         assert hold.stdout is not None and hold.stdout.readline().strip() == "ok"
         r = run("info", env=env)
-        assert r.returncode == 0 and f"netmap:ls{{1" in r.stdout and f"pid {hold.pid}" in r.stdout
+        assert r.returncode == 0 and "netmap:ls{1" in r.stdout and f"pid {hold.pid}" in r.stdout
     finally:
         hold.kill()
         hold.wait()
