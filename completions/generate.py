@@ -66,6 +66,7 @@ class Opt:
     nargs: int  # words taken after the option (0 for a flag)
     value: Value
     help: str
+    label: str  # what the value is called in zsh's listing
     multiple: bool
     exits: bool  # eager and not passed on (--help, --version): nothing follows it
 
@@ -146,6 +147,7 @@ def _option(opt: click.Option) -> Opt:
         nargs=nargs,
         value=_value(opt.type) if takes else Value("none"),
         help=_first_sentence(opt.help),
+        label=(opt.metavar or opt.name or opt.opts[-1].lstrip("-")).lower(),
         multiple=bool(opt.multiple or opt.count),
         exits=bool(opt.is_eager and not opt.expose_value),
     )
@@ -325,17 +327,19 @@ def render_bash(root: Cmd) -> str:
                 n_cases += 1
         if c.is_group:
             continue
-        for i, a in enumerate(c.args):
+        word = 0  # positional words, counted as the bash function counts them
+        for a in c.args:
             action = _bash_value(a.value)
             if a.nargs < 0:
-                key = f"{_sq(f'{p} #')}*"
                 if action:
-                    out.append(f"        {key}) {action} ;;")
+                    out.append(f"        {_sq(f'{p} #')}*) {action} ;;")
                     n_cases += 1
                 break
-            if action:
-                out.append(f"        {_sq(f'{p} #{i}')}) {action} ;;")
-                n_cases += 1
+            for _ in range(a.nargs):
+                if action:
+                    out.append(f"        {_sq(f'{p} #{word}')}) {action} ;;")
+                    n_cases += 1
+                word += 1
     if not n_cases:
         out.append("        *) ;;")
     out += ["    esac", "}"]
@@ -380,14 +384,13 @@ def _zsh_option_specs(o: Opt) -> list[str]:
     specs = []
     for name in o.names:
         spec = f"{excl}{rep}{name}"
-        if o.nargs == 0:
-            spec += f"[{_zsh_desc(o.help)}]"
-        else:
+        if o.nargs:
             # --long=VALUE or --long VALUE; -sVALUE or -s VALUE; several words: separate
-            sep = "" if o.nargs > 1 else "=" if name.startswith("--") else "+"
-            msg = _zsh_msg(name.lstrip("-"))
-            spec += f"{sep}[{_zsh_desc(o.help)}]"
-            spec += "".join(f":{msg}:{_zsh_action(o.value)}" for _ in range(o.nargs))
+            spec += "" if o.nargs > 1 else "=" if name.startswith("--") else "+"
+        if o.help:
+            spec += f"[{_zsh_desc(o.help)}]"
+        msg = _zsh_msg(o.label)
+        spec += "".join(f":{msg}:{_zsh_action(o.value)}" for _ in range(o.nargs))
         specs.append(_sq(spec))
     return specs
 

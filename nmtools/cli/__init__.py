@@ -9,6 +9,7 @@ import click
 from nmtools import __version__
 from nmtools.cli.info import info
 from nmtools.cli.passthrough import hand_over, is_ours
+from nmtools.cli.pktgen import pktgen
 
 GLOBAL_OPTS = {"--help", "-h", "--version", "--traceback"}
 
@@ -33,6 +34,7 @@ def cli(ctx: click.Context, traceback: bool) -> None:
 
 
 cli.add_command(info)
+cli.add_command(pktgen)
 
 
 def main() -> None:

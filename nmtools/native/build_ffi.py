@@ -12,7 +12,7 @@ from pathlib import Path
 from cffi import FFI
 
 HERE = Path(__file__).resolve().parent
-SOURCES = ["port.c", "null.c", "pipe.c", "packet.c", "loops.c", "pattern.c"]
+SOURCES = ["port.c", "null.c", "pipe.c", "packet.c", "loops.c", "pattern.c", "gen.c"]
 
 ffibuilder = FFI()
 ffibuilder.cdef((HERE / "nmt_cdef.h").read_text())
@@ -23,7 +23,7 @@ if os.environ.get("NMTOOLS_WERROR") == "1":
 
 ffibuilder.set_source(
     "nmtools._native",
-    '#include "nmt.h"',
+    '#include "nmt.h"\n#include "gen.h"',
     sources=[str(Path("nmtools/native") / s) for s in SOURCES],
     include_dirs=["nmtools/native"],
     extra_compile_args=_extra,

@@ -109,3 +109,53 @@ int nmt_run_pattern_tx(struct nmt_port *p, uint64_t count, uint64_t seed, uint32
 int nmt_run_pattern_rx(struct nmt_port *p, uint64_t count, uint64_t seed, uint32_t minlen,
 		       uint32_t maxlen, int idle_ms, struct nmt_stats *st);
 uint64_t nmt_now_ns(void);
+
+/* gen.h */
+#define NMT_HIST_BUCKETS ...
+struct nmt_hist {
+	uint64_t count, sum, min, max;
+	uint64_t b[];
+	...;
+};
+struct nmt_seq_stats {
+	uint64_t dropped, out_of_order, dup, seq_too_high, seq_too_low;
+};
+struct nmt_run {
+	struct nmt_stats st;
+	struct nmt_hist lat;
+	struct nmt_hist gap;
+	struct nmt_seq_stats seq;
+	uint32_t min_space;
+	uint64_t sent;
+	...;
+};
+struct nmt_gen {
+	const uint8_t *tpl;
+	const uint32_t *tpl_off;
+	const uint32_t *tpl_len;
+	uint32_t ntpl;
+	int32_t l3_off;
+	int32_t l4_off;
+	int32_t ipv6;
+	uint32_t src_ip0, src_ip1, dst_ip0, dst_ip1;
+	uint32_t src_port0, src_port1, dst_port0, dst_port1;
+	int32_t rand_src, rand_dst;
+	const uint16_t *len_table;
+	uint32_t len_n;
+	int32_t mark_off;
+	uint32_t flows;
+	uint32_t flow_base;
+	double pps;
+	uint64_t count;
+	uint64_t duration_ns;
+	uint32_t burst;
+	uint32_t frag_size;
+	uint64_t seed;
+	int32_t idle_stop_ms;
+	int32_t reply_timeout_ms;
+};
+int nmt_gen_tx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct nmt_run *run);
+int nmt_gen_rx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct nmt_run *run);
+int nmt_gen_ping(struct nmt_port *p, const struct nmt_gen *g, struct nmt_run *run);
+int nmt_gen_pong(struct nmt_port *p, const struct nmt_gen *g, struct nmt_run *run);
+uint64_t nmt_hist_upper(uint32_t bucket);

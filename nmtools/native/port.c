@@ -125,6 +125,9 @@ int nmt_rings_alloc(struct nmt_port *p, uint32_t ntx, uint32_t nrx, uint32_t tx_
 	if ((ntx && tx_slots < 2) || (nrx && rx_slots < 2) || tx_slots > 65536 ||
 	    rx_slots > 65536)
 		return nmt_err(p, EINVAL, "ring slots must be in [2, 65536]");
+	if (buf_size < 64 || buf_size > 65535)
+		return nmt_err(p, EINVAL, "buffer size %u out of range [64, 65535] "
+					  "(slot lengths are 16 bits)", buf_size);
 	base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (base == MAP_FAILED)
 		return nmt_err(p, errno, "cannot allocate %zu bytes of ring memory: %s", size,

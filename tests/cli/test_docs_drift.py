@@ -235,6 +235,8 @@ def fake_list() -> None:
 @fake.command("pkt-gen")
 @click.option("-i", "--interface", help="The port.")
 @click.option("-f", "--function", type=click.Choice(["tx", "rx"]), multiple=True)
+@click.argument("ends", nargs=2)
+@click.argument("speed", type=click.Choice(["slow", "fast"]), required=False)
 def fake_pktgen(**kw: object) -> None:
     """Generate."""
 
@@ -280,6 +282,11 @@ def test_bash_walks_nested_groups_generically(fake_scripts, workdir):
     assert bash_complete(s, ["nm", "pkt-gen", "-f", ""], workdir) == ["tx", "rx"]
     assert bash_complete(s, ["nm", "pkt-gen", "-i", "eth0", "-f", "t"], workdir) == ["tx"]
     assert bash_complete(s, ["nm", "pkt-gen", "-i", "eth0", ""], workdir) == []
+    assert bash_complete(s, ["nm", "pkt-gen", "a", "-f", "tx", ""], workdir) == []
+    assert bash_complete(s, ["nm", "pkt-gen", "a", "-f", "tx", "b", ""], workdir) == [
+        "slow",
+        "fast",
+    ]
     assert bash_complete(s, ["nm", "-D", "conf"], workdir) == ["conf.yaml"]
 
 
@@ -438,8 +445,8 @@ def test_mdoc_flags_reader():
     assert mdoc_flags(text, it_only=True) == {"--admode", "-h", "--help"}
 
 
-@pytest.mark.parametrize("page", ["nm.8", "nm-info.8"])
-def test_man_page_renders(page):
+@pytest.mark.parametrize("page", sorted(p.name for p in MAN.glob("nm*.8")))
+def test_man_page_lints_clean(page):
     mandoc = shutil.which("mandoc")
     if mandoc is None:
         pytest.skip("mandoc is not installed")

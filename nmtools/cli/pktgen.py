@@ -1,0 +1,240 @@
+"""nm pkt-gen: netmap's pkt-gen options, mapped onto nmtools.pktgen.Config."""
+
+from __future__ import annotations
+
+import click
+
+from nmtools.cli.common import admode_option, reports_errors
+from nmtools.pktgen import Config, Function, run
+from nmtools.pktgen import parse as P
+
+FUNCTIONS = [f.value for f in Function]
+
+# pkt-gen -o bits that still mean something here
+O_DUMP, O_RANDOM_SRC, O_RANDOM_DST, O_PPS_STATS = 64, 512, 1024, 2048
+O_UNSUPPORTED = {32: "indirect buffers (-I)", 256: "rubbish mode (-r)"}
+
+
+def _conf_suffix(text: str) -> str:
+    """pkt-gen -C tx_slots[,rx_slots[,tx_rings[,rx_rings]]] as an @conf: option."""
+    keys = ("tx_slots", "rx_slots", "tx_rings", "rx_rings")
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) > 4 or not all(p.isdigit() for p in parts):
+        raise P.OptionError(
+            f"-C {text}: expected tx_slots[,rx_slots[,tx_rings[,rx_rings]]] (numbers)"
+        )
+    vals = dict(zip(keys[: len(parts)], parts, strict=True))
+    if len(parts) == 1:
+        vals["rx_slots"] = parts[0]
+    if len(parts) == 3:
+        vals["rx_rings"] = parts[2]
+    return "@conf:" + ",".join(f"{k}={v}" for k, v in vals.items() if v != "0")
+
+
+@click.command("pkt-gen", context_settings={"show_default": False})
+@click.argument("func", required=False, type=click.Choice(FUNCTIONS), metavar="[FUNCTION]")
+@click.option(
+    "-i",
+    "--interface",
+    "port",
+    required=True,
+    metavar="PORT",
+    help="Port name: netmap:eth0, eth0-1, netmap:p{1, null ...",
+)
+@click.option(
+    "-f",
+    "--function",
+    "function",
+    type=click.Choice(FUNCTIONS),
+    help="tx, rx (default), ping, pong, txseq or rxseq.",
+)
+@click.option(
+    "-n",
+    "--count",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Packets to send or receive (ping/pong: transactions); 0 = no limit.",
+)
+@click.option("-t", "--duration", metavar="TIME", help="Stop after this long (10, 500ms, 2m).")
+@click.option(
+    "-l",
+    "--length",
+    "lengths",
+    multiple=True,
+    metavar="BYTES",
+    help="Frame size without CRC (60); 64-1518 or given twice: random per packet.",
+)
+@click.option(
+    "--imix",
+    is_flag=False,
+    flag_value="simple",
+    default=None,
+    metavar="[MIX]",
+    help="Sizes from a mix: 7:4:1 of 60/590/1514 bytes, or SIZE:WEIGHT,...",
+)
+@click.option(
+    "-b",
+    "--burst",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Packets per ring operation (512; 1 for ping/pong).",
+)
+@click.option("-4", "ipv4", is_flag=True, help="IPv4 (the default).")
+@click.option("-6", "ipv6", is_flag=True, help="IPv6.")
+@click.option(
+    "-s",
+    "--src",
+    metavar="IP[:PORT][-IP[:PORT]]",
+    help="Source addresses and UDP ports: 198.18.0.1-198.18.0.100:1234-1240, CIDR.",
+)
+@click.option(
+    "-d", "--dst", metavar="IP[:PORT][-IP[:PORT]]", help="Destination addresses and UDP ports."
+)
+@click.option("-S", "--src-mac", metavar="MAC", help="Source MAC (the port's own).")
+@click.option("-D", "--dst-mac", metavar="MAC", help="Destination MAC (ff:ff:ff:ff:ff:ff).")
+@click.option("-z", "random_src", is_flag=True, help="Random source address and port.")
+@click.option("-Z", "random_dst", is_flag=True, help="Random destination address and port.")
+@click.option("--vlan", type=click.IntRange(0, 4095), help="Add an 802.1Q tag with this VLAN ID.")
+@click.option(
+    "-P",
+    "--pcap",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Send the packets of this pcap/pcapng file, cycling through all of them.",
+)
+@click.option(
+    "-R",
+    "--rate",
+    metavar="RATE",
+    help="Rate: 10000 (pps), 10kpps, 1.5Mpps, 200Mbps, 1Gbpsl1 (with framing).",
+)
+@click.option(
+    "-p", "--threads", type=click.IntRange(min=1), default=1, help="Threads, one ring each."
+)
+@click.option("-a", "--affinity", type=click.IntRange(min=0), help="Pin thread i to CPU a+i.")
+@click.option(
+    "-c",
+    "--cpus",
+    type=click.IntRange(min=0),
+    default=0,
+    help="CPUs the pinning rotates over (0 = all).",
+)
+@click.option(
+    "-T", "--report-ms", type=click.IntRange(min=10), default=1000, help="Report interval in ms."
+)
+@click.option(
+    "-w",
+    "--wait-link",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Wait up to this many seconds for the link (2 on NICs).",
+)
+@click.option(
+    "-W",
+    "exit_idle",
+    is_flag=True,
+    help="rx: stop after 1 s without packets once traffic has started.",
+)
+@click.option(
+    "-F",
+    "--frags",
+    type=click.IntRange(1, 63),
+    default=1,
+    help="Send each packet in this many slots.",
+)
+@click.option(
+    "-M",
+    "--frag-size",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Largest fragment (slot) size in bytes.",
+)
+@click.option("-N", "no_normalize", is_flag=True, help="Do not scale numbers (K, M, G).")
+@click.option("-A", "avg_std", is_flag=True, help="Add the average and deviation of pps.")
+@click.option(
+    "-B", "framing", is_flag=True, help="Count 24 bytes of Ethernet framing per packet in bps."
+)
+@click.option(
+    "-C",
+    "conf",
+    metavar="TXS[,RXS[,TXR[,RXR]]]",
+    help="Ring geometry (deprecated: use @conf: in the port name).",
+)
+@click.option(
+    "-o",
+    "options",
+    type=int,
+    default=0,
+    help="pkt-gen option bits (64 dump, 512 -z, 1024 -Z, 2048 -A).",
+)
+@click.option("-X", "dump", is_flag=True, help="Hexdump packets (not available yet).")
+@click.option("-v", "verbose", count=True, help="More start-up detail.")
+@click.option("--seed", type=int, help="Random seed (printed, so a run can be repeated).")
+@click.option(
+    "--flows",
+    type=click.IntRange(1, 65536),
+    default=1,
+    help="txseq: flows, each with its own sequence numbers.",
+)
+@click.option("--json", "as_json", is_flag=True, help="JSON lines: intervals and a summary.")
+@admode_option
+@reports_errors
+def pktgen(func: str | None, function: str | None, **o: object) -> None:
+    """Generate or sink traffic, as netmap's pkt-gen: `nm pkt-gen tx -i PORT`.
+
+    FUNCTION (or -f) is tx, rx, ping, pong, txseq or rxseq.
+    """
+    opts = int(o["options"])  # type: ignore[call-overload]
+    for bit, what in O_UNSUPPORTED.items():
+        if opts & bit:
+            raise P.OptionError(f"-o {opts}: {what} is not supported by nmtools")
+    if o["dump"] or opts & O_DUMP:
+        raise P.OptionError("-X: hexdump is not available yet; use tcpdump on the peer")
+    if func and function and func != function:
+        raise P.OptionError(f"function given twice: '{func}' and -f {function}")
+    fn = Function(func or function or "rx")
+    ipv6 = bool(o["ipv6"])
+    if ipv6 and o["ipv4"]:
+        raise P.OptionError("-4 and -6 together: choose one")
+    port = str(o["port"])
+    if o["conf"]:
+        port += _conf_suffix(str(o["conf"]))
+    sizes = P.parse_sizes(list(o["lengths"]), o["imix"])  # type: ignore[call-overload]
+    src = P.parse_endpoint(str(o["src"]), ipv6=ipv6, option="-s") if o["src"] else None
+    dst = P.parse_endpoint(str(o["dst"]), ipv6=ipv6, option="-d") if o["dst"] else None
+    cfg = Config(
+        port=port,
+        function=fn,
+        count=int(o["count"]),  # type: ignore[call-overload]
+        duration=P.parse_duration(str(o["duration"])) if o["duration"] else 0.0,
+        sizes=sizes,
+        burst=int(o["burst"]),  # type: ignore[call-overload]
+        ipv6=ipv6,
+        src=src,
+        dst=dst,
+        src_mac=P.parse_mac(str(o["src_mac"]), "-S") if o["src_mac"] else None,
+        dst_mac=P.parse_mac(str(o["dst_mac"]), "-D") if o["dst_mac"] else "ff:ff:ff:ff:ff:ff",
+        random_src=bool(o["random_src"]) or bool(opts & O_RANDOM_SRC),
+        random_dst=bool(o["random_dst"]) or bool(opts & O_RANDOM_DST),
+        vlan=o["vlan"],  # type: ignore[arg-type]
+        pcap=o["pcap"],  # type: ignore[arg-type]
+        rate=P.parse_rate(str(o["rate"])) if o["rate"] else None,
+        threads=int(o["threads"]),  # type: ignore[call-overload]
+        affinity=o["affinity"],  # type: ignore[arg-type]
+        cpus=int(o["cpus"]),  # type: ignore[call-overload]
+        report_ms=int(o["report_ms"]),  # type: ignore[call-overload]
+        wait_link=o["wait_link"],  # type: ignore[arg-type]
+        wait_forever=not o["exit_idle"],
+        frags=int(o["frags"]),  # type: ignore[call-overload]
+        frag_size=int(o["frag_size"]),  # type: ignore[call-overload]
+        normalize=not o["no_normalize"],
+        avg_std=bool(o["avg_std"]) or bool(opts & O_PPS_STATS),
+        framing=bool(o["framing"]),
+        seed=o["seed"],  # type: ignore[arg-type]
+        json=bool(o["as_json"]),
+        admode=o["admode"],  # type: ignore[arg-type]
+        flows=int(o["flows"]),  # type: ignore[call-overload]
+    )
+    result = run(cfg)
+    if result.summary.settings.get("interrupted"):
+        raise SystemExit(130)

@@ -1,0 +1,903 @@
+/*
+ * gen.c - pkt-gen's loops against the ring model: a generator with ranges,
+ * random fields, random sizes, sequence marks and pacing (tx, txseq), a sink
+ * with sequence checking (rx, rxseq), and ping/pong with an RTT histogram.
+ *
+ * Frames are written in place: every buffer gets the template once, and only
+ * the fields that vary are patched per packet, with the IPv4 header checksum
+ * recomputed and the UDP checksum built from a precomputed payload sum, so
+ * checksums are right for every size, range wrap and sequence number.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gen.h"
+
+#define MARK_LEN 16
+#define MARK_MAGIC 0x6e6d /* "nm" */
+#define MAX_FLOWS 65536
+#define WAIT_MS 100
+#define SPIN_NS 50000
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static inline uint64_t rnd(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*s = x;
+	return x * 0x2545f4914f6cdd1dull;
+}
+
+static inline void put16(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static inline uint32_t get16(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 8 | p[1];
+}
+
+static inline uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline uint32_t sum_bytes(uint32_t sum, const uint8_t *p, uint32_t len)
+{
+	uint32_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += get16(p + i);
+	if (len & 1)
+		sum += (uint32_t)p[len - 1] << 8;
+	return sum;
+}
+
+static inline uint16_t fold(uint64_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+static inline uint32_t sum32(uint32_t v)
+{
+	return (v >> 16) + (v & 0xffff);
+}
+
+/* ---- histogram ------------------------------------------------------------ */
+
+static uint32_t hist_bucket(uint64_t v)
+{
+	uint32_t k, b;
+
+	if (v < 64)
+		return (uint32_t)v;
+	k = 63 - (uint32_t)__builtin_clzll(v); /* 6.. */
+	b = 64 + (k - 6) * 32 + (uint32_t)((v >> (k - 5)) & 31);
+	return b < NMT_HIST_BUCKETS ? b : NMT_HIST_BUCKETS - 1;
+}
+
+/* nmt_hist_upper - the largest value that falls in bucket b */
+uint64_t nmt_hist_upper(uint32_t b)
+{
+	uint32_t k, sub;
+
+	if (b < 64)
+		return b;
+	k = (b - 64) / 32 + 6;
+	sub = (b - 64) % 32;
+	return ((uint64_t)(32 + sub + 1) << (k - 5)) - 1;
+}
+
+void nmt_hist_add(struct nmt_hist *h, uint64_t v)
+{
+	if (h->count == 0 || v < h->min)
+		h->min = v;
+	if (v > h->max)
+		h->max = v;
+	h->count++;
+	h->sum += v;
+	h->b[hist_bucket(v)]++;
+}
+
+/* ---- the generator's state ------------------------------------------------ */
+
+struct gstate {
+	const struct nmt_gen *g;
+	uint64_t rng;
+	uint64_t n;         /* frames generated */
+	uint32_t sip, dip, sport, dport;
+	uint32_t *psum;     /* psum[i]: checksum sum of the first i payload words */
+	uint32_t pay_off;   /* UDP payload offset in the frame */
+	uint32_t src_hi, dst_hi; /* IPv6: sum of the fixed upper 96 bits */
+	int vary_addr, vary_len, mark, simple;
+	uint32_t max_len;
+};
+
+static int gstate_init(struct nmt_port *p, struct gstate *s, const struct nmt_gen *g)
+{
+	memset(s, 0, sizeof(*s));
+	s->g = g;
+	s->rng = g->seed * 0x9e3779b97f4a7c15ull + 0x1234567;
+	if (!s->rng)
+		s->rng = 1;
+	if (g->ntpl == 0)
+		return nmt_err(p, EINVAL, "no frame template");
+	s->sip = g->src_ip0;
+	s->dip = g->dst_ip0;
+	s->sport = g->src_port0;
+	s->dport = g->dst_port0;
+	s->max_len = 0;
+	for (uint32_t i = 0; i < g->ntpl; i++)
+		if (g->tpl_len[i] > s->max_len)
+			s->max_len = g->tpl_len[i];
+	if (g->ntpl > 1 || g->l3_off < 0) {
+		s->simple = g->ntpl == 1;
+		return 0;
+	}
+	s->vary_addr = g->src_ip0 != g->src_ip1 || g->dst_ip0 != g->dst_ip1 ||
+		       g->src_port0 != g->src_port1 || g->dst_port0 != g->dst_port1 ||
+		       g->rand_src || g->rand_dst;
+	s->vary_len = g->len_n > 0;
+	s->mark = g->mark_off >= 0;
+	s->simple = !s->vary_addr && !s->vary_len && !s->mark;
+	s->pay_off = (uint32_t)g->l4_off + 8;
+	if (s->pay_off > g->tpl_len[0])
+		return nmt_err(p, EINVAL, "template shorter than its headers");
+	{
+		uint32_t plen = g->tpl_len[0] - s->pay_off, i;
+		const uint8_t *pay = g->tpl + g->tpl_off[0] + s->pay_off;
+
+		s->psum = malloc(sizeof(uint32_t) * (plen / 2 + 2));
+		if (!s->psum)
+			return nmt_err(p, ENOMEM, "out of memory");
+		s->psum[0] = 0;
+		for (i = 0; i < plen / 2; i++)
+			s->psum[i + 1] = s->psum[i] + get16(pay + 2 * i);
+	}
+	if (g->ipv6) {
+		const uint8_t *ip = g->tpl + g->tpl_off[0] + g->l3_off;
+
+		s->src_hi = sum_bytes(0, ip + 8, 12);
+		s->dst_hi = sum_bytes(0, ip + 24, 12);
+	}
+	return 0;
+}
+
+static void gstate_free(struct gstate *s)
+{
+	free(s->psum);
+	s->psum = NULL;
+}
+
+static inline uint32_t pick(uint64_t *rng, uint32_t lo, uint32_t hi, uint32_t full)
+{
+	if (lo == hi)
+		return (uint32_t)(rnd(rng) & full);
+	return lo + (uint32_t)(rnd(rng) % ((uint64_t)hi - lo + 1));
+}
+
+/* move to the next address tuple: src port, src ip, dst port, dst ip */
+static inline void advance(struct gstate *s)
+{
+	const struct nmt_gen *g = s->g;
+	int carry = 1;
+
+	if (g->rand_src) {
+		s->sip = pick(&s->rng, g->src_ip0, g->src_ip1, 0xffffffffu);
+		s->sport = pick(&s->rng, g->src_port0, g->src_port1, 0xffffu);
+	} else if (s->sport < g->src_port1) {
+		s->sport++;
+		carry = 0;
+	} else {
+		s->sport = g->src_port0;
+		if (s->sip < g->src_ip1) {
+			s->sip++;
+			carry = 0;
+		} else {
+			s->sip = g->src_ip0;
+		}
+	}
+	if (g->rand_dst) {
+		s->dip = pick(&s->rng, g->dst_ip0, g->dst_ip1, 0xffffffffu);
+		s->dport = pick(&s->rng, g->dst_port0, g->dst_port1, 0xffffu);
+	} else if (carry) {
+		if (s->dport < g->dst_port1) {
+			s->dport++;
+		} else {
+			s->dport = g->dst_port0;
+			s->dip = s->dip < g->dst_ip1 ? s->dip + 1 : g->dst_ip0;
+		}
+	}
+}
+
+static inline uint32_t payload_sum(const struct gstate *s, uint32_t plen)
+{
+	const uint8_t *pay = s->g->tpl + s->g->tpl_off[0] + s->pay_off;
+	uint32_t sum = s->psum[plen / 2];
+
+	if (plen & 1)
+		sum += (uint32_t)pay[plen - 1] << 8;
+	return sum;
+}
+
+/*
+ * gen_frame - make frame s->n in buf (which holds the template already
+ * unless fresh). Returns its length. seq/ts go in the mark when there is one.
+ */
+static uint32_t gen_frame(struct gstate *s, uint8_t *buf, int fresh, uint32_t seq,
+			  uint32_t flow, uint64_t ts)
+{
+	const struct nmt_gen *g = s->g;
+	uint32_t len, ulen, l3 = (uint32_t)g->l3_off, l4 = (uint32_t)g->l4_off;
+	uint64_t sum;
+	uint8_t *ip, *udp;
+
+	if (g->ntpl > 1) {
+		uint32_t k = (uint32_t)(s->n++ % g->ntpl);
+
+		memcpy(buf, g->tpl + g->tpl_off[k], g->tpl_len[k]);
+		return g->tpl_len[k];
+	}
+	len = s->vary_len ? g->len_table[rnd(&s->rng) % g->len_n] : g->tpl_len[0];
+	if (fresh)
+		memcpy(buf, g->tpl + g->tpl_off[0], len);
+	s->n++;
+	if (s->simple)
+		return len;
+	ip = buf + l3;
+	udp = buf + l4;
+	ulen = len - l4;
+	if (g->ipv6) {
+		put16(ip + 4, ulen); /* payload length = UDP length */
+		put32(ip + 20, s->sip);
+		put32(ip + 36, s->dip);
+		sum = s->src_hi + s->dst_hi + sum32(s->sip) + sum32(s->dip) + 17 + ulen;
+	} else {
+		put16(ip + 2, len - l3);
+		put32(ip + 12, s->sip);
+		put32(ip + 16, s->dip);
+		put16(ip + 10, 0);
+		put16(ip + 10, (uint16_t)~fold(sum_bytes(0, ip, 20)));
+		sum = sum32(s->sip) + sum32(s->dip) + 17 + ulen;
+	}
+	put16(udp, s->sport);
+	put16(udp + 2, s->dport);
+	put16(udp + 4, ulen);
+	sum += s->sport + s->dport + ulen + payload_sum(s, ulen - 8);
+	if (s->mark) {
+		uint8_t *m = buf + g->mark_off;
+
+		put32(m, seq);
+		put32(m + 4, (uint32_t)(ts / 1000000000u));
+		put32(m + 8, (uint32_t)(ts % 1000000000u));
+		put16(m + 12, flow);
+		put16(m + 14, MARK_MAGIC);
+		sum += sum_bytes(0, m, MARK_LEN);
+	}
+	sum = fold(sum);
+	put16(udp + 6, sum == 0xffff ? 0xffff : (uint16_t)~sum);
+	if (s->vary_addr)
+		advance(s);
+	return len;
+}
+
+/* ---- waiting ------------------------------------------------------------- */
+
+static int idle_wait(struct nmt_port *p, int events, uint64_t *since)
+{
+	uint64_t now = nmt_now_ns();
+
+	if (!*since)
+		*since = now;
+	if (now - *since < 2000) {
+		__builtin_ia32_pause();
+		return 0;
+	}
+	if (now - *since < SPIN_NS) {
+		sched_yield();
+		return 0;
+	}
+	*since = 0;
+	return nmt_port_wait(p, events, WAIT_MS) < 0 ? -1 : 0;
+}
+
+static void sleep_until(uint64_t t)
+{
+	uint64_t now = nmt_now_ns();
+
+	if (t > now + 1500000) { /* far: sleep, leaving 1 ms to spin */
+		struct timespec ts;
+		uint64_t d = t - now - 1000000;
+
+		ts.tv_sec = (time_t)(d / 1000000000u);
+		ts.tv_nsec = (long)(d % 1000000000u);
+		nanosleep(&ts, NULL);
+	}
+	while (nmt_now_ns() < t)
+		__builtin_ia32_pause();
+}
+
+static void ring_bounds(int ring, uint32_t n, uint32_t *first, uint32_t *last)
+{
+	*first = ring < 0 ? 0 : (uint32_t)ring;
+	*last = ring < 0 ? n : (uint32_t)ring + 1;
+}
+
+/* count frames and bytes in slots [from, to) */
+static void account(struct nmt_ring *r, uint32_t from, uint32_t to, uint64_t *pk, uint64_t *by)
+{
+	while (from != to) {
+		struct nmt_slot *sl = nmt_slot(r, from);
+
+		*by += sl->len;
+		if (!(sl->flags & NMT_NS_MOREFRAG))
+			(*pk)++;
+		from = nmt_ring_next(r, from);
+	}
+}
+
+/* ---- tx / txseq -------------------------------------------------------------- */
+
+int nmt_gen_tx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct nmt_run *run)
+{
+	struct nmt_stats *st = &run->st;
+	struct gstate s;
+	uint32_t first, last, ri, burst = g->burst ? g->burst : 512;
+	uint32_t frag = g->frag_size ? g->frag_size : p->buf_size;
+	uint64_t queued = 0, idle_since = 0, start, end_at = 0, pk = 0, by = 0;
+	double ns_per_pkt = g->pps > 0 ? 1e9 / g->pps : 0;
+	uint8_t *scratch = NULL;
+	int rc = 0;
+
+	ring_bounds(ring, p->num_tx_rings, &first, &last);
+	if (last > p->num_tx_rings || first >= last)
+		return nmt_err(p, EINVAL, "%s: no tx ring %d (the port has %u)", p->name, ring,
+			       p->num_tx_rings);
+	if (frag > p->buf_size)
+		frag = p->buf_size;
+	if (gstate_init(p, &s, g) < 0)
+		return -1;
+	if (s.max_len > frag) {
+		scratch = malloc(s.max_len);
+		if (!scratch) {
+			gstate_free(&s);
+			return nmt_err(p, ENOMEM, "out of memory");
+		}
+	}
+	for (ri = first; ri < last; ri++) {
+		struct nmt_ring *r = p->tx_rings[ri];
+
+		for (uint32_t j = 0; j < r->num_slots; j++)
+			nmt_slot(r, j)->flags |= NMT_NS_BUF_CHANGED;
+	}
+	start = nmt_now_ns();
+	st->t_start_ns = start;
+	if (g->duration_ns)
+		end_at = start + g->duration_ns;
+	while (!st->cancel && (g->count == 0 || queued < g->count)) {
+		uint32_t budget = burst;
+		uint64_t moved_pk = 0, moved_by = 0, now;
+
+		if (end_at || ns_per_pkt > 0)
+			now = nmt_now_ns();
+		else
+			now = 0;
+		if (end_at && now >= end_at)
+			break;
+		if (ns_per_pkt > 0) {
+			uint64_t due = start + (uint64_t)((double)queued * ns_per_pkt);
+			uint64_t allowed;
+
+			if (due > now) {
+				if (end_at && due >= end_at)
+					break;
+				sleep_until(due);
+				now = nmt_now_ns();
+			}
+			nmt_hist_add(&run->gap, now - due);
+			allowed = (uint64_t)((double)(now - start) / ns_per_pkt) + 1;
+			if (allowed - queued < budget)
+				budget = (uint32_t)(allowed - queued);
+		}
+		if (g->count && g->count - queued < budget)
+			budget = (uint32_t)(g->count - queued);
+		for (ri = first; ri < last && budget; ri++) {
+			struct nmt_ring *r = p->tx_rings[ri];
+			uint32_t before = p->txk[ri].hwcur, h = r->head, n = 0;
+			uint32_t space = nmt_ring_space(r);
+
+			if (space < budget && space < r->num_slots / 2) {
+				if (nmt_txsync(p, ri) < 0) {
+					rc = -1;
+					goto out;
+				}
+				account(r, before, p->txk[ri].hwcur, &moved_pk, &moved_by);
+				before = p->txk[ri].hwcur;
+				space = nmt_ring_space(r);
+			}
+			while (n < budget && space) {
+				struct nmt_slot *sl = nmt_slot(r, h);
+				uint32_t seq = 0, flow = 0, len;
+				uint64_t ts = 0;
+
+				if (s.mark) {
+					uint64_t k = s.n;
+
+					flow = g->flow_base + (uint32_t)(k % g->flows);
+					seq = (uint32_t)(k / g->flows);
+				}
+				if (!scratch) {
+					int fresh = (sl->flags & NMT_NS_BUF_CHANGED) != 0;
+
+					len = gen_frame(&s, (uint8_t *)nmt_buf(r, sl->buf_idx), fresh,
+							seq, flow & 0xffff, ts);
+					if (sl->len != len)
+						sl->len = (uint16_t)len;
+					if (sl->flags)
+						sl->flags = 0;
+					h = nmt_ring_next(r, h);
+					space--;
+				} else {
+					/* a frame in several slots: build it, then cut it up */
+					uint32_t need, off = 0;
+
+					len = gen_frame(&s, scratch, 1, seq, flow & 0xffff, ts);
+					need = (len + frag - 1) / frag;
+					if (need > space) {
+						s.n--; /* not sent now: make it again */
+						break;
+					}
+					while (off < len) {
+						uint32_t c = len - off < frag ? len - off : frag;
+
+						sl = nmt_slot(r, h);
+						memcpy(nmt_buf(r, sl->buf_idx), scratch + off, c);
+						sl->len = (uint16_t)c;
+						off += c;
+						sl->flags = off < len ? NMT_NS_MOREFRAG : 0;
+						h = nmt_ring_next(r, h);
+						space--;
+					}
+				}
+				n++;
+			}
+			r->head = r->cur = h;
+			queued += n;
+			budget -= n;
+			if (nmt_txsync(p, ri) < 0) {
+				rc = -1;
+				goto out;
+			}
+			account(r, before, p->txk[ri].hwcur, &moved_pk, &moved_by);
+		}
+		if (moved_pk) {
+			pk += moved_pk;
+			by += moved_by;
+			st->pkts = pk;
+			st->bytes = by;
+			if (++st->events % 256 == 0)
+				st->t_end_ns = nmt_now_ns();
+			idle_since = 0;
+		} else if (budget && idle_wait(p, NMT_WAIT_TX, &idle_since) < 0) {
+			rc = -1;
+			goto out;
+		}
+	}
+out:
+	if (rc == 0) {
+		uint32_t before[NMT_MAX_RINGS];
+
+		for (ri = first; ri < last; ri++)
+			before[ri] = p->txk[ri].hwcur;
+		if (nmt_port_flush(p, 2000) < 0 && errno != ETIMEDOUT)
+			rc = -1;
+		for (ri = first; ri < last; ri++)
+			account(p->tx_rings[ri], before[ri], p->txk[ri].hwcur, &pk, &by);
+		st->pkts = pk;
+		st->bytes = by;
+	}
+	st->t_end_ns = nmt_now_ns();
+	free(scratch);
+	gstate_free(&s);
+	st->done = 1;
+	return rc;
+}
+
+/* ---- rx / rxseq ---------------------------------------------------------------- */
+
+struct flowseq {
+	uint32_t expect;
+	uint32_t pad;
+	uint64_t window; /* bit i: seq expect-1-i was received */
+};
+
+static void seq_check(struct nmt_seq_stats *q, struct flowseq *f, uint32_t seq)
+{
+	int32_t d = (int32_t)(seq - f->expect);
+
+	if (d == 0) {
+		f->window = (f->window << 1) | 1;
+		f->expect = seq + 1;
+	} else if (d > 0) {
+		q->seq_too_high++;
+		q->dropped += (uint32_t)d;
+		f->window = d >= 63 ? 1 : ((f->window << (d + 1)) | 1);
+		f->expect = seq + 1;
+	} else {
+		uint32_t back = (uint32_t)(-d) - 1; /* 0: the one just before expect */
+
+		q->seq_too_low++;
+		if (back < 64) {
+			if (f->window & (1ull << back)) {
+				q->dup++;
+			} else {
+				f->window |= 1ull << back;
+				q->out_of_order++;
+				if (q->dropped)
+					q->dropped--;
+			}
+		} else {
+			q->out_of_order++; /* too old to tell: count it late */
+			if (q->dropped)
+				q->dropped--;
+		}
+	}
+}
+
+int nmt_gen_rx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct nmt_run *run)
+{
+	struct nmt_stats *st = &run->st;
+	uint32_t first, last, ri, burst = g->burst ? g->burst : 512;
+	uint64_t pk = 0, by = 0, idle_since = 0, last_pkt = 0, start = nmt_now_ns();
+	struct flowseq *flows = NULL;
+	uint32_t mark = g->mark_off >= 0 ? (uint32_t)g->mark_off : 0;
+	int rc = 0, in_frame = 0;
+
+	ring_bounds(ring, p->num_rx_rings, &first, &last);
+	if (last > p->num_rx_rings || first >= last)
+		return nmt_err(p, EINVAL, "%s: no rx ring %d (the port has %u)", p->name, ring,
+			       p->num_rx_rings);
+	if (g->mark_off >= 0) {
+		flows = calloc(MAX_FLOWS, sizeof(*flows));
+		if (!flows)
+			return nmt_err(p, ENOMEM, "out of memory");
+	}
+	run->min_space = UINT32_MAX;
+	while (!st->cancel && (g->count == 0 || pk < g->count)) {
+		uint64_t got = 0, now;
+		uint32_t free_slots = 0;
+
+		for (ri = first; ri < last; ri++) {
+			struct nmt_ring *r = p->rx_rings[ri];
+			uint32_t space, m, h;
+
+			if (nmt_rxsync(p, ri) < 0) {
+				rc = -1;
+				goto out;
+			}
+			space = nmt_ring_space(r);
+			free_slots += r->num_slots - 1 - space;
+			m = space < burst ? space : burst;
+			h = r->head;
+			for (uint32_t k = 0; k < m; k++) {
+				struct nmt_slot *sl = nmt_slot(r, h);
+
+				by += sl->len;
+				if (flows && !in_frame && sl->len >= mark + MARK_LEN) {
+					const uint8_t *b = (const uint8_t *)nmt_buf(r, sl->buf_idx) + mark;
+
+					if (get16(b + 14) == MARK_MAGIC)
+						seq_check(&run->seq, &flows[get16(b + 12)], get32(b));
+				}
+				in_frame = (sl->flags & NMT_NS_MOREFRAG) != 0;
+				h = nmt_ring_next(r, h);
+				if (!in_frame) {
+					pk++;
+					got++;
+					if (g->count && pk >= g->count)
+						break;
+				}
+			}
+			r->head = r->cur = h;
+			if (g->count && pk >= g->count)
+				break;
+		}
+		if (free_slots < run->min_space)
+			run->min_space = free_slots;
+		if (got) {
+			now = nmt_now_ns();
+			if (!last_pkt)
+				st->t_start_ns = now;
+			last_pkt = now;
+			st->pkts = pk;
+			st->bytes = by;
+			st->events++;
+			st->t_end_ns = now;
+			idle_since = 0;
+		} else {
+			now = nmt_now_ns();
+			if (g->idle_stop_ms > 0 && last_pkt &&
+			    now - last_pkt >= (uint64_t)g->idle_stop_ms * 1000000)
+				break;
+			if (idle_wait(p, NMT_WAIT_RX, &idle_since) < 0) {
+				rc = -1;
+				goto out;
+			}
+		}
+		if (g->duration_ns && now - start >= g->duration_ns)
+			break;
+	}
+	for (ri = first; ri < last; ri++)
+		nmt_rxsync(p, ri);
+out:
+	st->pkts = pk;
+	st->bytes = by;
+	if (!last_pkt)
+		st->t_start_ns = st->t_end_ns = nmt_now_ns();
+	free(flows);
+	st->done = 1;
+	return rc;
+}
+
+/* ---- ping / pong -------------------------------------------------------------- */
+
+int nmt_gen_ping(struct nmt_port *p, const struct nmt_gen *g, struct nmt_run *run)
+{
+	struct nmt_stats *st = &run->st;
+	struct gstate s;
+	struct nmt_ring *tx, *rx;
+	uint32_t burst = g->burst ? g->burst : 1, ri;
+	uint32_t mark = (uint32_t)g->mark_off;
+	uint64_t start, end_at = 0, seq = 0, idle_since = 0;
+	double ns_per = g->pps > 0 ? 1e9 / g->pps : 0;
+	int rc = 0, timeout = g->reply_timeout_ms > 0 ? g->reply_timeout_ms : 1000;
+
+	if (!p->num_tx_rings || !p->num_rx_rings)
+		return nmt_err(p, EOPNOTSUPP, "%s: ping needs tx and rx rings", p->name);
+	if (g->mark_off < 0 || g->l3_off < 0)
+		return nmt_err(p, EINVAL, "ping needs generated frames with a mark");
+	if (gstate_init(p, &s, g) < 0)
+		return -1;
+	tx = p->tx_rings[0];
+	start = nmt_now_ns();
+	st->t_start_ns = start;
+	if (g->duration_ns)
+		end_at = start + g->duration_ns;
+	while (!st->cancel && (g->count == 0 || run->sent < g->count)) {
+		uint64_t now = nmt_now_ns(), deadline;
+		uint32_t n = 0, want;
+
+		if (end_at && now >= end_at)
+			break;
+		if (ns_per > 0) {
+			uint64_t due = start + (uint64_t)((double)run->sent * ns_per);
+
+			if (due > now) {
+				if (end_at && due >= end_at)
+					break;
+				sleep_until(due);
+			}
+		}
+		want = burst;
+		if (g->count && g->count - run->sent < want)
+			want = (uint32_t)(g->count - run->sent);
+		if (nmt_ring_space(tx) < want && nmt_txsync(p, 0) < 0) {
+			rc = -1;
+			break;
+		}
+		while (n < want && nmt_ring_space(tx)) {
+			struct nmt_slot *sl = nmt_slot(tx, tx->head);
+			uint32_t len = gen_frame(&s, (uint8_t *)nmt_buf(tx, sl->buf_idx), 1,
+						 (uint32_t)seq++, 0, nmt_now_ns());
+
+			sl->len = (uint16_t)len;
+			sl->flags = 0;
+			tx->head = tx->cur = nmt_ring_next(tx, tx->head);
+			n++;
+		}
+		if (nmt_txsync(p, 0) < 0) {
+			rc = -1;
+			break;
+		}
+		if (n == 0) {
+			st->drops++; /* "ouch, cannot send" */
+			if (idle_wait(p, NMT_WAIT_TX, &idle_since) < 0) {
+				rc = -1;
+				break;
+			}
+			continue;
+		}
+		run->sent += n;
+		/* collect the replies to this round */
+		deadline = nmt_now_ns() + (uint64_t)timeout * 1000000;
+		{
+			uint32_t replies = 0;
+
+			while (replies < n && !st->cancel) {
+				uint32_t got = 0;
+
+				for (ri = 0; ri < p->num_rx_rings; ri++) {
+					rx = p->rx_rings[ri];
+					if (nmt_rxsync(p, ri) < 0) {
+						rc = -1;
+						goto out;
+					}
+					while (!nmt_ring_empty(rx)) {
+						struct nmt_slot *sl = nmt_slot(rx, rx->head);
+						const uint8_t *b = (const uint8_t *)nmt_buf(rx, sl->buf_idx);
+
+						if (sl->len >= mark + MARK_LEN &&
+						    get16(b + mark + 14) == MARK_MAGIC) {
+							uint64_t ts = (uint64_t)get32(b + mark + 4) *
+									      1000000000u +
+								      get32(b + mark + 8);
+							uint64_t t = nmt_now_ns();
+
+							nmt_hist_add(&run->lat, t > ts ? t - ts : 0);
+							st->pkts++;
+							st->bytes += sl->len;
+							replies++;
+							got++;
+						}
+						rx->head = rx->cur = nmt_ring_next(rx, rx->head);
+					}
+				}
+				if (got) {
+					st->events++;
+					st->t_end_ns = nmt_now_ns();
+					continue;
+				}
+				now = nmt_now_ns();
+				if (now >= deadline)
+					break;
+				{
+					int left = (int)((deadline - now) / 1000000) + 1;
+
+					if (nmt_port_wait(p, NMT_WAIT_RX, left < WAIT_MS ? left : WAIT_MS) <
+					    0) {
+						rc = -1;
+						goto out;
+					}
+				}
+			}
+			if (replies < n)
+				st->drops += n - replies; /* no answer in time */
+		}
+	}
+out:
+	st->t_end_ns = nmt_now_ns();
+	gstate_free(&s);
+	st->done = 1;
+	return rc;
+}
+
+static void swap_bytes(uint8_t *a, uint8_t *b, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t t = a[i];
+
+		a[i] = b[i];
+		b[i] = t;
+	}
+}
+
+/* turn a request into its reply: swap MACs, IP addresses, UDP ports */
+static void make_reply(uint8_t *f, uint32_t len)
+{
+	uint32_t l3 = 14, type;
+
+	if (len < 14)
+		return;
+	swap_bytes(f, f + 6, 6);
+	type = get16(f + 12);
+	while ((type == 0x8100 || type == 0x88a8) && len >= l3 + 4) {
+		type = get16(f + l3 + 2);
+		l3 += 4;
+	}
+	if (type == 0x0800 && len >= l3 + 20) {
+		uint32_t ihl = (f[l3] & 15) * 4u;
+
+		swap_bytes(f + l3 + 12, f + l3 + 16, 4);
+		if (f[l3 + 9] == 17 && len >= l3 + ihl + 8)
+			swap_bytes(f + l3 + ihl, f + l3 + ihl + 2, 2);
+	} else if (type == 0x86dd && len >= l3 + 40) {
+		swap_bytes(f + l3 + 8, f + l3 + 24, 16);
+		if (f[l3 + 6] == 17 && len >= l3 + 48)
+			swap_bytes(f + l3 + 40, f + l3 + 42, 2);
+	}
+}
+
+int nmt_gen_pong(struct nmt_port *p, const struct nmt_gen *g, struct nmt_run *run)
+{
+	struct nmt_stats *st = &run->st;
+	uint64_t idle_since = 0, start = nmt_now_ns();
+	int rc = 0;
+
+	if (!p->num_tx_rings || !p->num_rx_rings)
+		return nmt_err(p, EOPNOTSUPP, "%s: pong needs tx and rx rings", p->name);
+	st->t_start_ns = start;
+	while (!st->cancel && (g->count == 0 || st->pkts < g->count)) {
+		struct nmt_ring *tx = p->tx_rings[0];
+		uint32_t got = 0, ri;
+
+		for (ri = 0; ri < p->num_rx_rings; ri++) {
+			struct nmt_ring *rx = p->rx_rings[ri];
+
+			if (nmt_rxsync(p, ri) < 0) {
+				rc = -1;
+				goto out;
+			}
+			while (!nmt_ring_empty(rx)) {
+				struct nmt_slot *in = nmt_slot(rx, rx->head);
+
+				if (!(in->flags & NMT_NS_MOREFRAG)) {
+					if (nmt_ring_space(tx) == 0)
+						nmt_txsync(p, 0);
+					if (nmt_ring_space(tx) == 0) {
+						st->drops++; /* tx full: drop, as pkt-gen does */
+					} else {
+						struct nmt_slot *out = nmt_slot(tx, tx->head);
+						uint8_t *dst = (uint8_t *)nmt_buf(tx, out->buf_idx);
+						uint32_t len = in->len <= tx->nr_buf_size ?
+								       in->len : tx->nr_buf_size;
+
+						memcpy(dst, nmt_buf(rx, in->buf_idx), len);
+						make_reply(dst, len);
+						out->len = (uint16_t)len;
+						out->flags = 0;
+						tx->head = tx->cur = nmt_ring_next(tx, tx->head);
+						st->pkts++;
+						st->bytes += len;
+						got++;
+					}
+				}
+				rx->head = rx->cur = nmt_ring_next(rx, rx->head);
+				if (g->count && st->pkts >= g->count)
+					break;
+			}
+		}
+		if (got) {
+			if (nmt_txsync(p, 0) < 0) {
+				rc = -1;
+				break;
+			}
+			st->events++;
+			st->t_end_ns = nmt_now_ns();
+			idle_since = 0;
+		} else {
+			if (g->duration_ns && nmt_now_ns() - start >= g->duration_ns)
+				break;
+			if (idle_wait(p, NMT_WAIT_RX, &idle_since) < 0) {
+				rc = -1;
+				break;
+			}
+		}
+	}
+out:
+	if (rc == 0)
+		nmt_port_flush(p, 1000);
+	for (uint32_t ri = 0; ri < p->num_rx_rings; ri++)
+		nmt_rxsync(p, ri);
+	st->done = 1;
+	return rc;
+}

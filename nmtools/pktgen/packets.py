@@ -1,0 +1,217 @@
+"""Frame templates (built once with dpkt) and the generator plan handed to C."""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import socket
+import struct
+from dataclasses import dataclass, field
+from typing import Any
+
+import dpkt
+
+from nmtools import _bindings as B
+from nmtools.errors import NmError
+from nmtools.pktgen.config import Config, Endpoint, Function
+
+MARK_LEN = 16  # seq (4), seconds (4), nanoseconds (4), flow (2), magic "nm" (2)
+PAYLOAD_TEXT = b"nmtools pkt-gen payload\n"
+MAX_FLOWS = 65536
+
+
+def mac_bytes(mac: str) -> bytes:
+    return bytes(int(x, 16) for x in mac.split(":"))
+
+
+def header_len(ipv6: bool, vlan: bool) -> int:
+    return 14 + (4 if vlan else 0) + (40 if ipv6 else 20) + 8
+
+
+def min_frame(cfg: Config) -> int:
+    """Shortest frame the settings allow (headers, plus the mark for seq/ping)."""
+    need = header_len(cfg.ipv6, cfg.vlan is not None)
+    if cfg.function in (Function.TXSEQ, Function.RXSEQ, Function.PING, Function.PONG):
+        need += MARK_LEN
+    return max(need, 16)
+
+
+def _payload(n: int, marked: bool) -> bytes:
+    body = (PAYLOAD_TEXT * (n // len(PAYLOAD_TEXT) + 1))[:n]
+    if marked:  # the mark's bytes are zero in the template: the C side fills them in
+        body = bytes(min(MARK_LEN, n)) + body[MARK_LEN:]
+    return body
+
+
+def build_udp_frame(
+    length: int,
+    src: Endpoint,
+    dst: Endpoint,
+    src_mac: str,
+    dst_mac: str,
+    vlan: int | None,
+    marked: bool,
+) -> bytes:
+    """One Ethernet/[802.1Q]/IPv4|IPv6/UDP frame of `length` bytes (no CRC), checksums set."""
+    ipv6 = src.ipv6
+    hdr = header_len(ipv6, vlan is not None)
+    udp = dpkt.udp.UDP(
+        sport=src.port_start, dport=dst.port_start, data=_payload(length - hdr, marked)
+    )
+    udp.ulen = 8 + len(udp.data)
+    if ipv6:
+        ip: Any = dpkt.ip6.IP6(
+            src=ipaddress.IPv6Address(src.ip_start).packed,
+            dst=ipaddress.IPv6Address(dst.ip_start).packed,
+            nxt=17,
+            hlim=64,
+            data=udp,
+            plen=udp.ulen,
+        )
+        etype = 0x86DD
+    else:
+        ip = dpkt.ip.IP(
+            src=ipaddress.IPv4Address(src.ip_start).packed,
+            dst=ipaddress.IPv4Address(dst.ip_start).packed,
+            p=17,
+            ttl=64,
+            tos=0x10,
+            df=1,
+            data=udp,
+        )
+        etype = 0x0800
+    eth = mac_bytes(dst_mac) + mac_bytes(src_mac)
+    if vlan is not None:
+        eth += struct.pack("!HH", 0x8100, vlan & 0x0FFF)
+    frame = eth + struct.pack("!H", etype) + bytes(ip)
+    assert len(frame) == length, (len(frame), length)
+    return frame
+
+
+def read_pcap(path: str) -> list[bytes]:
+    """Every packet of a pcap or pcapng file (Ethernet link type)."""
+    try:
+        f = open(path, "rb")  # noqa: SIM115
+    except OSError as e:
+        raise NmError(f"-P {path}: {e.strerror}", e.errno or errno.EIO) from None
+    with f:
+        magic = f.read(4)
+        f.seek(0)
+        try:
+            if magic == b"\x0a\x0d\x0d\x0a":
+                reader: Any = dpkt.pcapng.Reader(f)
+            else:
+                reader = dpkt.pcap.Reader(f)
+            if reader.datalink() != dpkt.pcap.DLT_EN10MB:
+                raise NmError(
+                    f"-P {path}: link type {reader.datalink()} is not Ethernet (1); "
+                    "only Ethernet captures can be sent",
+                    errno.EINVAL,
+                )
+            frames = [bytes(buf) for _, buf in reader]
+        except (ValueError, dpkt.dpkt.NeedData, dpkt.dpkt.UnpackError, struct.error) as e:
+            raise NmError(
+                f"-P {path}: not a readable pcap/pcapng file ({e or 'truncated'})", errno.EINVAL
+            ) from None
+    if not frames:
+        raise NmError(f"-P {path}: the file has no packets", errno.EINVAL)
+    return frames
+
+
+def ip_bytes(ep: Endpoint) -> bytes:
+    if ep.ipv6:
+        return ipaddress.IPv6Address(ep.ip_start).packed
+    return ipaddress.IPv4Address(ep.ip_start).packed
+
+
+@dataclass
+class Plan:
+    """The generator settings as the C loops take them (keeps its buffers alive)."""
+
+    gen: Any
+    frames: list[bytes]
+    max_len: int
+    mark_off: int
+    l3_off: int
+    keep: list[Any] = field(default_factory=list)
+
+
+def _low32(v: int) -> int:
+    return v & 0xFFFFFFFF
+
+
+def layout(cfg: Config) -> tuple[int, int, int]:
+    """(l3_off, l4_off, mark_off) of generated frames for these settings."""
+    l3 = 14 + (4 if cfg.vlan is not None else 0)
+    l4 = l3 + (40 if cfg.ipv6 else 20)
+    return l3, l4, l4 + 8
+
+
+def make_plan(
+    cfg: Config,
+    src: Endpoint,
+    dst: Endpoint,
+    src_mac: str,
+    seed: int,
+    pps: float,
+    count: int,
+    burst: int,
+    flow_base: int = 0,
+    frag_size: int = 0,
+) -> Plan:
+    """Fill a `struct nmt_gen` for one worker."""
+    g = B.ffi.new("struct nmt_gen *")
+    keep: list[Any] = []
+    l3, l4, mark = layout(cfg)
+    marked = cfg.function in (Function.TXSEQ, Function.RXSEQ, Function.PING, Function.PONG)
+    if cfg.pcap:
+        frames = read_pcap(cfg.pcap)
+        g.l3_off = g.l4_off = -1
+        g.mark_off = -1
+    else:
+        frames = [
+            build_udp_frame(cfg.sizes.largest, src, dst, src_mac, cfg.dst_mac, cfg.vlan, marked)
+        ]
+        g.l3_off, g.l4_off, g.ipv6 = l3, l4, int(cfg.ipv6)
+        g.mark_off = mark if marked else -1
+    data = b"".join(frames)
+    tpl = B.ffi.new("uint8_t[]", data)
+    offs = B.ffi.new("uint32_t[]", [sum(len(f) for f in frames[:i]) for i in range(len(frames))])
+    lens = B.ffi.new("uint32_t[]", [len(f) for f in frames])
+    keep += [tpl, offs, lens]
+    g.tpl, g.tpl_off, g.tpl_len, g.ntpl = tpl, offs, lens, len(frames)
+    g.src_ip0, g.src_ip1 = _low32(src.ip_start), _low32(src.ip_end)
+    g.dst_ip0, g.dst_ip1 = _low32(dst.ip_start), _low32(dst.ip_end)
+    g.src_port0, g.src_port1 = src.port_start, src.port_end
+    g.dst_port0, g.dst_port1 = dst.port_start, dst.port_end
+    g.rand_src, g.rand_dst = int(cfg.random_src), int(cfg.random_dst)
+    if not cfg.pcap and not cfg.sizes.fixed:
+        if cfg.sizes.mix:
+            table = [s for s, w in cfg.sizes.mix for _ in range(w)]
+        else:
+            table = list(range(cfg.sizes.min, cfg.sizes.max + 1))
+        tab = B.ffi.new("uint16_t[]", table)
+        keep.append(tab)
+        g.len_table, g.len_n = tab, len(table)
+    flows = 1
+    if cfg.function == Function.TXSEQ:
+        flows = max(1, min(cfg.flows, MAX_FLOWS))
+    g.flows, g.flow_base = flows, flow_base
+    g.pps = pps
+    g.count = count
+    g.duration_ns = int(cfg.duration * 1e9)
+    g.burst = burst
+    g.frag_size = frag_size
+    g.seed = seed
+    g.idle_stop_ms = 0 if cfg.wait_forever else 1000
+    g.reply_timeout_ms = 1000
+    return Plan(g, frames, max(len(f) for f in frames), g.mark_off, g.l3_off, keep)
+
+
+def describe_flow(src: Endpoint, dst: Endpoint, src_mac: str, dst_mac: str) -> str:
+    """pkt-gen's second start-up line: `10.0.0.1 -> 10.1.0.1 (mac -> mac)`."""
+    return f"{src.text} -> {dst.text} ({src_mac} -> {dst_mac})"
+
+
+def family(ep: Endpoint) -> int:
+    return socket.AF_INET6 if ep.ipv6 else socket.AF_INET

@@ -1,0 +1,421 @@
+"""nmtools.pktgen.run(): open the port, start C workers in threads, report, summarise."""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+import threading
+import time
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from nmtools import _bindings as B
+from nmtools import ui
+from nmtools.errors import NmError
+from nmtools.pktgen import packets
+from nmtools.pktgen.config import Config, Endpoint, Function
+from nmtools.pktgen.parse import default_endpoints
+from nmtools.ports import Port, open_port
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a run did: the summary pkt-gen would print, as data."""
+
+    summary: ui.Summary
+    seed: int
+    admode: str
+    backend: str
+
+    @property
+    def pkts(self) -> int:
+        return self.summary.pkts
+
+    @property
+    def pps(self) -> float:
+        return self.summary.pps
+
+    def text(self) -> str:
+        return ui.format_summary(self.summary)
+
+
+class Worker:
+    """One C loop on one ring, in a thread (cffi releases the GIL for the call)."""
+
+    def __init__(
+        self, idx: int, port: Port, ring: int, plan: packets.Plan, cfg: Config, cpu: int | None
+    ) -> None:
+        self.idx, self.port, self.ring, self.plan, self.cfg, self.cpu = (
+            idx,
+            port,
+            ring,
+            plan,
+            cfg,
+            cpu,
+        )
+        self.run: Any = B.ffi.new("struct nmt_run *")
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._body, name=f"nm-worker-{idx}", daemon=True)
+
+    def _body(self) -> None:
+        try:
+            if self.cpu is not None:
+                os.sched_setaffinity(0, {self.cpu})  # this thread only
+            h, g, r, f = self.port.handle, self.plan.gen, self.run, self.cfg.function
+            if f in (Function.TX, Function.TXSEQ):
+                rc = B.lib.nmt_gen_tx(h, self.ring, g, r)
+            elif f in (Function.RX, Function.RXSEQ):
+                rc = B.lib.nmt_gen_rx(h, self.ring, g, r)
+            elif f == Function.PING:
+                rc = B.lib.nmt_gen_ping(h, g, r)
+            else:
+                rc = B.lib.nmt_gen_pong(h, g, r)
+            B.check(rc, h)
+        except BaseException as e:  # reported by the main thread
+            self.error = e
+
+    def cancel(self) -> None:
+        self.run.st.cancel = 1
+
+    def sample(self, t: float) -> ui.Sample:
+        st = self.run.st
+        return ui.Sample(
+            t, int(st.pkts), int(st.bytes), int(st.events), int(st.drops), int(st.errors)
+        )
+
+
+def _hist_buckets(h: Any) -> list[tuple[float, int]]:
+    return [
+        (float(B.lib.nmt_hist_upper(i)), int(h.b[i]))
+        for i in range(B.lib.NMT_HIST_BUCKETS)
+        if h.b[i]
+    ]
+
+
+def _cpu_for(cfg: Config, i: int) -> int | None:
+    """-a A (-c C): thread i on CPU A + i, rotating over C CPUs (all of them by default)."""
+    if cfg.affinity is None:
+        return None
+    allowed = sorted(os.sched_getaffinity(0))
+    n = cfg.cpus or len(allowed)
+    return (
+        allowed[(allowed.index(cfg.affinity) + i) % n]
+        if cfg.affinity in allowed
+        else (cfg.affinity + i) % (os.cpu_count() or 1)
+    )
+
+
+def _check_settings(cfg: Config, port: Port) -> None:
+    if cfg.function in (Function.PING, Function.PONG) and cfg.threads > 1:
+        raise NmError(
+            f"-f {cfg.function.value} runs one thread, not -p {cfg.threads}", errno.EINVAL
+        )
+    if cfg.pcap and not cfg.function.sends:
+        raise NmError("-P only applies to senders (-f tx)", errno.EINVAL)
+    if cfg.pcap:
+        return
+    shortest = packets.min_frame(cfg)
+    smallest = min(s for s, _ in cfg.sizes.mix) if cfg.sizes.mix else cfg.sizes.min
+    if smallest < shortest:
+        raise NmError(
+            f"-l {smallest}: too short for the headers of these settings (at least {shortest} "
+            f"bytes{' with the sequence/timestamp mark' if shortest > 46 else ''})",
+            errno.EINVAL,
+        )
+
+
+def _check_mtu(plan: packets.Plan, port: Port, vlan: bool) -> None:
+    limit = port.max_frame + (4 if vlan else 0)
+    if port.mtu and plan.max_len > limit:
+        raise NmError(
+            f"packets of {plan.max_len} bytes are longer than {port.name} allows "
+            f"({limit} bytes: MTU {port.mtu} + 14{' + 4 for the VLAN tag' if vlan else ''}); "
+            f"use a smaller -l or raise the MTU",
+            errno.EMSGSIZE,
+        )
+
+
+def _wait_link(port: Port, seconds: float) -> None:
+    """-w: wait up to `seconds` for the carrier (returns at once when it is up)."""
+    if not port.ifname or seconds <= 0:
+        return
+    path = f"/sys/class/net/{port.ifname}/carrier"
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with open(path) as f:
+                if f.read().strip() == "1":
+                    return
+        except OSError:
+            return
+        time.sleep(0.05)
+
+
+def _open_ports(cfg: Config) -> list[Port]:
+    """One port shared by the threads (one ring each), or one port per thread (AF_PACKET tx)."""
+    first = open_port(cfg.port, admode=cfg.admode)
+    ports = [first]
+    try:
+        rings = first.num_tx_rings if cfg.function.sends else first.num_rx_rings
+        if cfg.function == Function.PONG:
+            rings = min(first.num_tx_rings, first.num_rx_rings)
+        if cfg.threads > rings:
+            if first.backend == "packet" and cfg.function.sends:
+                for _ in range(cfg.threads - 1):
+                    ports.append(open_port(cfg.port, admode=cfg.admode))
+            else:
+                kind = "tx" if cfg.function.sends else "rx"
+                hint = (
+                    " (ask a pipe for more with @conf:rings=N)" if first.backend == "pipe" else ""
+                )
+                raise NmError(
+                    f"-p {cfg.threads}: {cfg.port} has {rings} {kind} ring(s), one "
+                    f"per thread is needed{hint}",
+                    errno.EINVAL,
+                )
+        return ports
+    except BaseException:
+        for p in ports:
+            p.close()
+        raise
+
+
+def run(cfg: Config, reporter: ui.Reporter | None = None) -> Result:
+    """Run pkt-gen with these settings; returns when done (count, duration, Ctrl-C)."""
+    seed = cfg.seed if cfg.seed is not None else secrets.randbits(32)
+    if cfg.src is None or cfg.dst is None:
+        ds, dd = default_endpoints(cfg.ipv6)
+        cfg = replace(cfg, src=cfg.src or ds, dst=cfg.dst or dd)
+    assert cfg.src is not None and cfg.dst is not None
+    rep = reporter or ui.make_reporter(
+        json=cfg.json, framing=cfg.framing, normalize=cfg.normalize, avg_std=cfg.avg_std
+    )
+    ports = _open_ports(cfg)
+    workers: list[Worker] = []
+    try:
+        port = ports[0]
+        _check_settings(cfg, port)
+        src_mac = cfg.src_mac or port.mac or "00:00:00:00:00:00"
+        burst = cfg.burst or (1 if cfg.function in (Function.PING, Function.PONG) else 512)
+        total_pps = (
+            cfg.rate.pps_for(cfg.sizes.largest if cfg.sizes.fixed else _mean_size(cfg))
+            if cfg.rate
+            else 0.0
+        )
+        per_pps = total_pps / cfg.threads if total_pps else 0.0
+        if per_pps:  # >= ~1000 batches a second keeps the rate smooth within every second
+            burst = max(1, min(burst, int(per_pps / 1000)))
+        for i in range(cfg.threads):
+            count = cfg.count // cfg.threads + (1 if i < cfg.count % cfg.threads else 0)
+            if cfg.count and not count:
+                continue
+            plan = packets.make_plan(
+                cfg,
+                cfg.src,
+                cfg.dst,
+                src_mac,
+                seed + i,
+                per_pps,
+                count,
+                burst,
+                flow_base=i * cfg.flows,
+                frag_size=_frag_size(cfg, port),
+            )
+            if i == 0 and cfg.function.sends:
+                _check_mtu(plan, port, cfg.vlan is not None)
+            wport = ports[i] if len(ports) > 1 else port
+            ring = 0 if len(ports) > 1 else i
+            if cfg.threads == 1:
+                ring = -1  # all rings
+            workers.append(Worker(i, wport, ring, plan, cfg, _cpu_for(cfg, i)))
+        info = _start_info(cfg, port, seed, src_mac, total_pps, burst)
+        rep.start(info)
+        if not cfg.json:
+            rep.log(
+                f"interface is {cfg.port}: backend {port.backend}, admode {port.admode}, "
+                f"seed {seed}"
+            )
+            for line in info["lines"]:
+                rep.echo(line)
+        wait = cfg.wait_link if cfg.wait_link is not None else (2.0 if port.ifname else 0.0)
+        _wait_link(port, wait)
+        t0 = time.monotonic()
+        for w in workers:
+            w.thread.start()
+        interrupted = _supervise(cfg, workers, rep)
+        for w in workers:
+            if w.error is not None and not isinstance(w.error, KeyboardInterrupt):
+                raise w.error
+        summary = _summary(cfg, workers, seed, port, total_pps, time.monotonic() - t0)
+        summary.settings["interrupted"] = interrupted
+        rep.finish(summary)
+        return Result(summary, seed, port.admode, port.backend)
+    finally:
+        for w in workers:
+            w.cancel()
+        for w in workers:
+            if w.thread.is_alive():
+                w.thread.join(5)
+        for p in ports:
+            p.close()
+
+
+def _mean_size(cfg: Config) -> float:
+    if cfg.sizes.mix:
+        tot = sum(w for _, w in cfg.sizes.mix)
+        return sum(s * w for s, w in cfg.sizes.mix) / tot
+    return (cfg.sizes.min + cfg.sizes.max) / 2
+
+
+def _frag_size(cfg: Config, port: Port) -> int:
+    if cfg.frag_size:
+        return min(cfg.frag_size, port.buf_size)
+    if cfg.frags > 1:
+        return max(1, -(-cfg.sizes.largest // cfg.frags))
+    return 0
+
+
+def _supervise(cfg: Config, workers: list[Worker], rep: ui.Reporter) -> bool:
+    """Report every -T ms until the workers end; Ctrl-C cancels them. True if interrupted."""
+    interval = max(cfg.report_ms, 10) / 1000
+    interrupted = False
+    next_t = time.monotonic() + interval
+    while any(w.thread.is_alive() for w in workers):
+        try:
+            for w in workers:
+                w.thread.join(max(0.0, min(0.05, next_t - time.monotonic())))
+            if time.monotonic() >= next_t:
+                rep.update(_sample(workers))
+                next_t += interval
+        except KeyboardInterrupt:
+            interrupted = True
+            for w in workers:
+                w.cancel()
+    return interrupted
+
+
+def _sample(workers: list[Worker]) -> ui.Sample:
+    t = time.monotonic()
+    threads = [w.sample(t) for w in workers]
+    extra: dict[str, int] = {}
+    if workers and workers[0].cfg.function == Function.RXSEQ:
+        for w in workers:
+            q = w.run.seq
+            for k, v in (
+                ("lost", q.dropped),
+                ("out_of_order", q.out_of_order),
+                ("dup", q.dup),
+                ("seq_too_high", q.seq_too_high),
+                ("seq_too_low", q.seq_too_low),
+            ):
+                extra[k] = extra.get(k, 0) + int(v)
+    min_space = None
+    if workers and not workers[0].cfg.function.sends:
+        min_space = sum(int(w.run.min_space) for w in workers if int(w.run.min_space) != 0xFFFFFFFF)
+    return ui.Sample.total(t, threads, extra, min_space)
+
+
+def _start_info(
+    cfg: Config, port: Port, seed: int, src_mac: str, pps: float, burst: int
+) -> dict[str, Any]:
+    assert cfg.src is not None and cfg.dst is not None
+    verb = {
+        Function.TX: "Sending on",
+        Function.TXSEQ: "Sending on",
+        Function.RX: "Receiving from",
+        Function.RXSEQ: "Receiving from",
+    }.get(cfg.function, "Working on")
+    rings = port.num_tx_rings if cfg.function.sends else port.num_rx_rings
+    lines = [
+        f"{verb} {cfg.port}: {rings} queues, {cfg.threads} threads and "
+        f"{cfg.cpus or len(os.sched_getaffinity(0))} cpus."
+    ]
+    if cfg.function.sends and not cfg.pcap:
+        lines.append(packets.describe_flow(cfg.src, cfg.dst, src_mac, cfg.dst_mac))
+    return {
+        "function": cfg.function.value,
+        "port": cfg.port,
+        "admode": port.admode,
+        "backend": port.backend,
+        "seed": seed,
+        "threads": cfg.threads,
+        "burst": burst,
+        "rate_pps": pps or None,
+        "rate": cfg.rate.text if cfg.rate else None,
+        "count": cfg.count or None,
+        "duration": cfg.duration or None,
+        "sizes": asdict(cfg.sizes),
+        "lines": lines,
+    }
+
+
+def _summary(
+    cfg: Config, workers: list[Worker], seed: int, port: Port, pps: float, wall: float
+) -> ui.Summary:
+    starts = [int(w.run.st.t_start_ns) for w in workers if w.run.st.pkts]
+    ends = [int(w.run.st.t_end_ns) for w in workers if w.run.st.pkts]
+    seconds = (max(ends) - min(starts)) / 1e9 if starts else wall
+    s = _sample(workers)
+    extra: dict[str, Any] = dict(s.extra)
+    if cfg.function == Function.PING:
+        buckets: dict[float, int] = {}
+        for w in workers:
+            for ub, c in _hist_buckets(w.run.lat):
+                buckets[ub] = buckets.get(ub, 0) + c
+        hist = sorted(buckets.items())
+        lat = workers[0].run.lat
+        if lat.count:
+            extra.update(ui.latency_extra(hist))
+            extra.update(
+                rtt_count=int(lat.count),
+                rtt_min_ns=int(lat.min),
+                rtt_max_ns=int(lat.max),
+                rtt_avg_ns=int(lat.sum) / int(lat.count),
+                rtt_hist=hist,
+                sent=int(workers[0].run.sent),
+            )
+    if pps and cfg.function.sends:
+        gaps: dict[float, int] = {}
+        for w in workers:
+            for ub, c in _hist_buckets(w.run.gap):
+                gaps[ub] = gaps.get(ub, 0) + c
+        g = sorted(gaps.items())
+        if g:
+            extra["gap_err_p50_ns"] = ui.percentile(g, 0.5)
+            extra["gap_err_p99_ns"] = ui.percentile(g, 0.99)
+    kind = "Sent" if cfg.function in (Function.TX, Function.TXSEQ) else "Received"
+    if cfg.function in (Function.PING, Function.PONG):
+        kind = "Received"
+    settings = {
+        "port": cfg.port,
+        "function": cfg.function.value,
+        "admode": port.admode,
+        "backend": port.backend,
+        "seed": seed,
+        "threads": cfg.threads,
+        "count": cfg.count or None,
+        "duration": cfg.duration or None,
+        "rate": cfg.rate.text if cfg.rate else None,
+        "src": _ep(cfg.src),
+        "dst": _ep(cfg.dst),
+        "sizes": asdict(cfg.sizes),
+    }
+    return ui.Summary(
+        kind,
+        s.pkts,
+        s.bytes,
+        s.events,
+        seconds,
+        framing=cfg.framing,
+        normalize=cfg.normalize,
+        requested_pps=pps or None,
+        drops=s.drops,
+        errors=s.errors,
+        extra=extra,
+        settings=settings,
+    )
+
+
+def _ep(ep: Endpoint | None) -> str | None:
+    return ep.text if ep else None
