@@ -791,9 +791,7 @@ class LiveReporter(Reporter):
         return iv
 
     def finish(self, summary: Summary) -> None:
-        if self._live is not None:
-            self._live.update(self.render(), refresh=True)
-        self.close()
+        self.close()  # the last frame stays on screen
         self._write(self.stream, format_summary(summary))
 
     def close(self) -> None:

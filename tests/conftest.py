@@ -119,3 +119,55 @@ def netns():
         yield n
     finally:
         n.close()
+
+
+def nm_cmd() -> list[str]:
+    """The installed `nm` console script when there is one, else `python -m nmtools`."""
+    script = os.path.join(os.path.dirname(sys.executable), "nm")
+    return [script] if os.path.exists(script) else [sys.executable, "-m", "nmtools"]
+
+
+@dataclass
+class NmRunner:
+    """Runs `nm ...` as separate processes (optionally inside a namespace); reaps them all."""
+
+    procs: list[subprocess.Popen[str]] = field(default_factory=list)
+
+    def start(self, *args: str, ns: str | None = None) -> subprocess.Popen[str]:
+        pre = ["ip", "netns", "exec", ns] if ns else []
+        p = subprocess.Popen(
+            [*pre, *nm_cmd(), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        self.procs.append(p)
+        return p
+
+    def run(
+        self, *args: str, ns: str | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
+        p = self.start(*args, ns=ns)
+        out, err = p.communicate(timeout=timeout)
+        return subprocess.CompletedProcess(p.args, p.returncode, out, err)
+
+    @staticmethod
+    def summary(out: str) -> dict:
+        """The `"type": "summary"` object of --json output."""
+        for line in reversed(out.strip().splitlines()):
+            d = json.loads(line)
+            if d.get("type") == "summary":
+                return d
+        raise AssertionError(f"no summary in {out!r}")
+
+    def close(self) -> None:
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait(10)
+
+
+@pytest.fixture
+def nm():
+    r = NmRunner()
+    try:
+        yield r
+    finally:
+        r.close()

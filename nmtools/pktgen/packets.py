@@ -168,6 +168,10 @@ def make_plan(
         frames = read_pcap(cfg.pcap)
         g.l3_off = g.l4_off = -1
         g.mark_off = -1
+    elif not cfg.function.sends:  # receivers only need to know where the mark is
+        frames = [bytes(max(64, mark + MARK_LEN))]
+        g.l3_off, g.l4_off, g.ipv6 = l3, l4, int(cfg.ipv6)
+        g.mark_off = mark if marked else -1
     else:
         frames = [
             build_udp_frame(cfg.sizes.largest, src, dst, src_mac, cfg.dst_mac, cfg.vlan, marked)

@@ -86,8 +86,11 @@ _UNIT_HINT = "use pps, kpps, Mpps, Gpps, bps, kbps, Mbps, Gbps; add l1 to count 
 _RATE_HINT = "expected a number of packets/s or a number with a unit, e.g. 10000, 1.5Mpps, 10Gbps"
 
 
-def _rate_unit(number: str, unit: str) -> tuple[int, str] | str:
-    """(power of 1000, "pps" or "bps") for a unit without ``l1``; or a reason it is wrong."""
+def _rate_unit(number: str, unit: str, shown: str) -> tuple[int, str] | str:
+    """(power of 1000, "pps" or "bps") for a unit without ``l1``; or a reason it is wrong.
+
+    ``shown`` is the unit as typed, with ``l1`` if any, for messages.
+    """
     if unit == "":
         return 0, "pps"
     prefix, body = "", unit
@@ -108,7 +111,7 @@ def _rate_unit(number: str, unit: str) -> tuple[int, str] | str:
             f"'{unit}' would be bytes per second; rates are in bits ({bits}, 8 times the "
             f"bytes) or packets (pps)"
         )
-    return f"unknown unit '{unit}' ({_UNIT_HINT})"
+    return f"unknown unit '{shown}' ({_UNIT_HINT})"
 
 
 def parse_rate(text: str, *, option: str = "-R") -> Rate | None:
@@ -135,10 +138,10 @@ def parse_rate(text: str, *, option: str = "-R") -> Rate | None:
     if not m:
         raise _error(option, text, f"not a rate ({_RATE_HINT}, 10Gbpsl1)")
     number, unit = m.groups()
-    l1 = False
+    shown, l1 = unit, False
     if unit[-2:].lower() == "l1":
         l1, unit = True, unit[:-2].rstrip()
-    parsed = _rate_unit(number, unit)
+    parsed = _rate_unit(number, unit, shown)
     if isinstance(parsed, str):
         raise _error(option, text, parsed)
     power, base = parsed
@@ -201,7 +204,7 @@ def _size(option: str, value: str, piece: str, whole: bool) -> int:
 
 
 def _parse_mix(text: str, option: str) -> tuple[tuple[int, int], ...]:
-    hint = "expected size:weight pairs, sizes without CRC, e.g. 60:7,590:4,1514:1"
+    hint = "expected simple, or size:weight pairs without CRC, e.g. 60:7,590:4,1514:1"
     mix: list[tuple[int, int]] = []
     seen: set[int] = set()
     if not text.strip():
@@ -245,8 +248,8 @@ def parse_sizes(
     * ``-l 64-1518``: random in [64, 1518], both ends included (either order);
     * ``-l 1514 -l 60`` (pkt-gen's form; its second value is the minimum): random in
       [60, 1514], both ends included, values in either order; equal values mean a fixed size;
-    * ``imix=True``: the simple IMIX, 7:4:1 frames of 60, 590 and 1514 bytes (64, 594 and
-      1518 with the CRC), see :data:`IMIX_SIMPLE`;
+    * ``imix=True`` or ``"simple"``: the simple IMIX, 7:4:1 frames of 60, 590 and 1514 bytes
+      (64, 594 and 1518 with the CRC), see :data:`IMIX_SIMPLE`;
     * ``imix="60:7,590:4,1514:1"``: a weighted mix of ``size:weight`` pairs (sizes without
       CRC, as given; a size without ``:weight`` has weight 1); each size at most once.
 
@@ -259,7 +262,8 @@ def parse_sizes(
                 f"{option} and {imix_option} cannot be combined ({imix_option} sets the sizes; "
                 f"drop one of them)"
             )
-        mix = IMIX_SIMPLE if imix is True else _parse_mix(str(imix), imix_option)
+        simple = imix is True or str(imix).strip().lower() == "simple"
+        mix = IMIX_SIMPLE if simple else _parse_mix(str(imix), imix_option)
         sizes = [s for s, _ in mix]
         return Sizes(min=min(sizes), max=max(sizes), mix=mix)
     if len(values) == 0:
@@ -440,28 +444,25 @@ class _EndpointParser:
         parts = [self.half(p) for p in self.text.split("-")]
         if len(parts) > 3:
             raise self.fail("too many '-'")
-        if parts[0].first is None:
-            raise self.fail(f"'{parts[0].text}' is a port, not an address: the address comes first")
+        start = parts[0]
+        if start.first is None or start.last is None:
+            raise self.fail(f"'{start.text}' is a port, not an address: the address comes first")
         if len(parts) == 1:
-            (h,) = parts
-            port = default_port if h.port is None else h.port
-            assert h.last is not None
-            return h.first, h.last, port, port
-        if len(parts) == 2 and parts[1].first is None:  # ip[/len]:port1-port2
-            h, end = parts
-            if h.port is None:
+            port = default_port if start.port is None else start.port
+            return start.first, start.last, port, port
+        end = parts[1]
+        if len(parts) == 2 and end.first is None:  # ip[/len]:port1-port2
+            if start.port is None or end.port is None:
                 form = "[ip6]:port1-port2: ports after an IPv6 address need brackets"
                 raise self.fail(
-                    f"'{end.text}' after '-' is a port, but '{h.text}' has no start port "
+                    f"'{end.text}' after '-' is a port, but '{start.text}' has no start port "
                     f"({form if self.ipv6 else 'ip:port1-port2'})",
                     form=False,
                 )
-            assert h.last is not None and end.port is not None
-            return h.first, h.last, h.port, end.port
+            return start.first, start.last, start.port, end.port
         for h in parts[:2]:
             if h.prefix:
                 raise self.fail(f"a prefix ('{h.text}') cannot be one end of a range")
-        start, end = parts[0], parts[1]
         if end.first is None:
             raise self.fail(f"'{end.text}' is a port where an address is expected")
         if len(parts) == 2:  # ip[:port]-ip[:port]; a half without a port takes the other's
@@ -471,13 +472,17 @@ class _EndpointParser:
                 p1 = p2 = default_port
             return start.first, end.first, p1, p2
         last = parts[2]  # ip1-ip2:port1-port2
-        if last.first is not None or start.port is not None or end.port is None:
+        if (
+            last.first is not None
+            or last.port is None
+            or start.port is not None
+            or end.port is None
+        ):
             raise self.fail(
                 "ambiguous: give the ports once after the addresses (ip1-ip2:port1-port2) or "
                 "with each address (ip1:port1-ip2:port2)",
                 form=False,
             )
-        assert last.port is not None
         return start.first, end.first, end.port, last.port
 
 

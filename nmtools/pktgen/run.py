@@ -113,7 +113,7 @@ def _check_settings(cfg: Config, port: Port) -> None:
         )
     if cfg.pcap and not cfg.function.sends:
         raise NmError("-P only applies to senders (-f tx)", errno.EINVAL)
-    if cfg.pcap:
+    if cfg.pcap or not cfg.function.sends:
         return
     shortest = packets.min_frame(cfg)
     smallest = min(s for s, _ in cfg.sizes.mix) if cfg.sizes.mix else cfg.sizes.min
@@ -230,17 +230,18 @@ def run(cfg: Config, reporter: ui.Reporter | None = None) -> Result:
                 ring = -1  # all rings
             workers.append(Worker(i, wport, ring, plan, cfg, _cpu_for(cfg, i)))
         info = _start_info(cfg, port, seed, src_mac, total_pps, burst)
-        rep.start(info)
+        lines = info.pop("lines")
         if not cfg.json:
             rep.log(
                 f"interface is {cfg.port}: backend {port.backend}, admode {port.admode}, "
                 f"seed {seed}"
             )
-            for line in info["lines"]:
+            for line in lines:
                 rep.echo(line)
         wait = cfg.wait_link if cfg.wait_link is not None else (2.0 if port.ifname else 0.0)
         _wait_link(port, wait)
         t0 = time.monotonic()
+        rep.start(info, t0=t0)
         for w in workers:
             w.thread.start()
         interrupted = _supervise(cfg, workers, rep)
@@ -365,6 +366,7 @@ def _summary(
                 buckets[ub] = buckets.get(ub, 0) + c
         hist = sorted(buckets.items())
         lat = workers[0].run.lat
+        extra.update(rtt_count=int(lat.count), sent=int(workers[0].run.sent))
         if lat.count:
             extra.update(ui.latency_extra(hist))
             extra.update(
