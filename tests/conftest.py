@@ -24,6 +24,13 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def _neutral_cwd(tmp_path_factory, monkeypatch):
+    """Run (and start subprocesses) outside the source tree, so `python -c` and `-m` import
+    the installed nmtools, not the uncompiled sources."""
+    monkeypatch.chdir(tmp_path_factory.getbasetemp())
+
+
 @pytest.fixture
 def shm(tmp_path, monkeypatch):
     """A private directory for pipes (inherited by child processes); must end empty."""
