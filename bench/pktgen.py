@@ -264,17 +264,15 @@ def main() -> None:
     try:
         for size in (60, 1514):
             cfg, pcap = write_inputs(size, d)
-            ours = med([nm_tx(v, size, args.seconds) for _ in range(args.runs)])
-            tg = (
-                med([trafgen(v, size, args.seconds, cfg) for _ in range(args.runs)])
-                if have["trafgen"]
-                else float("nan")
-            )
-            tr = (
-                med([tcpreplay(v, size, args.seconds, pcap) for _ in range(args.runs)])
-                if have["tcpreplay"]
-                else float("nan")
-            )
+            # interleaved, so a slow minute of this shared machine hits every tool alike
+            runs: dict[str, list[float]] = {"nm": [], "trafgen": [], "tcpreplay": []}
+            for _ in range(args.runs):
+                runs["nm"].append(nm_tx(v, size, args.seconds))
+                if have["trafgen"]:
+                    runs["trafgen"].append(trafgen(v, size, args.seconds, cfg))
+                if have["tcpreplay"]:
+                    runs["tcpreplay"].append(tcpreplay(v, size, args.seconds, pcap))
+            ours, tg, tr = med(runs["nm"]), med(runs["trafgen"]), med(runs["tcpreplay"])
             sc = (
                 med([scapy_tx(v, size, args.scapy_packets) for _ in range(min(args.runs, 3))])
                 if have["scapy"]

@@ -11,8 +11,6 @@ from nmtools.cli.info import info
 from nmtools.cli.passthrough import hand_over, is_ours
 from nmtools.cli.pktgen import pktgen
 
-GLOBAL_OPTS = {"--help", "-h", "--version", "--traceback"}
-
 
 @click.group(
     invoke_without_command=True,
@@ -35,6 +33,15 @@ def cli(ctx: click.Context, traceback: bool) -> None:
 
 cli.add_command(info)
 cli.add_command(pktgen)
+
+
+def _global_opts() -> set[str]:
+    """The root command's option names (--help, -h, --version, --traceback ...)."""
+    ctx = click.Context(cli)
+    return {o for p in cli.get_params(ctx) for o in (*p.opts, *p.secondary_opts)}
+
+
+GLOBAL_OPTS = _global_opts()
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 admode_option = click.option(
     "--admode",
-    type=click.Choice(ADMODES),
+    type=click.Choice(ADMODES, case_sensitive=False),
     default=None,
     envvar="NMTOOLS_ADMODE",
     show_envvar=True,

@@ -54,7 +54,14 @@ def info(port: str | None, admode: str | None, as_json: bool) -> None:
     if port is None:
         pipes = list_pipes(reap=True)
         if as_json:
-            click.echo(json.dumps([p.__dict__ for p in pipes]))
+            click.echo(
+                json.dumps(
+                    [
+                        {"port": p.name, **{k: v for k, v in p.__dict__.items() if k != "name"}}
+                        for p in pipes
+                    ]
+                )
+            )
             return
         if not pipes:
             click.echo("no pipes")

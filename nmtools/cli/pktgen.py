@@ -180,9 +180,9 @@ def _conf_suffix(text: str) -> str:
 @admode_option
 @reports_errors
 def pktgen(func: str | None, function: str | None, **o: object) -> None:
-    """Generate or sink traffic, as netmap's pkt-gen: `nm pkt-gen tx -i PORT`.
+    """Generate or sink traffic, as netmap's pkt-gen.
 
-    FUNCTION (or -f) is tx, rx, ping, pong, txseq or rxseq.
+    FUNCTION (or -f) is tx, rx, ping, pong, txseq or rxseq, e.g. nm pkt-gen tx -i PORT.
     """
     opts = int(o["options"])  # type: ignore[call-overload]
     for bit, what in O_UNSUPPORTED.items():

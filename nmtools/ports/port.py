@@ -50,16 +50,28 @@ def _geometry(spec: PortSpec) -> dict[str, int]:
     return {k: conf.get(k, 0) for k in ("tx_rings", "rx_rings", "tx_slots", "rx_slots")}
 
 
-def _refuse_netmap_only(spec: PortSpec, what: str) -> None:
+def _refuse_unsupported(spec: PortSpec, carrier: str, instead: str) -> None:
+    """Netmap features this carrier cannot provide: one line that says what would work."""
+    where = f"{spec.text}: "
     if spec.is_monitor:
         raise NotSupported(
-            f"{spec.text}: monitor ports (/t /r /z) need the netmap kernel module "
-            f"(/dev/netmap missing); {what}"
+            where + "monitor ports (/t /r /z) need the netmap kernel module (/dev/netmap "
+            f"missing); {instead}"
+        )
+    if "x" in spec.flags:
+        raise NotSupported(
+            where + f"exclusive binding (/x) needs the netmap kernel module; drop /x ({instead})"
         )
     if spec.mem_id is not None or spec.share is not None or spec.extmem is not None:
         raise NotSupported(
-            f"{spec.text}: memory options (@N, @share, @extmem) are not supported by "
-            f"{what.split(';')[0]}; drop them"
+            where + f"memory options (@N, @share, @extmem) are not supported by {carrier}; "
+            "drop them"
+        )
+    if spec.is_host:
+        raise NetmapUnavailable(
+            where + "host-stack rings (^, *) need the netmap kernel module (/dev/netmap "
+            f"missing); {instead}",
+            errno.ENOENT,
         )
 
 
@@ -73,24 +85,28 @@ def resolve(name: str, admode: str | None = None) -> tuple[PortSpec | None, Requ
         if not e.message.startswith(name):
             raise PortSpecError(f"{name}: {e.message}", e.errno) from None
         raise
-    if spec.name == "null" and not spec.is_vale and not spec.is_pipe:
-        return spec, Request(
-            kind=B.lib.NMT_KIND_NULL, admode="-", flags=_open_flags(spec), **_geometry(spec)
-        )
     if spec.is_vale:
         raise NotSupported(
             f"{name}: VALE switches are not available in this release yet; "
             "connect two programs with a pipe instead (netmap:NAME{1 and netmap:NAME}1)"
         )
+    if spec.name == "null" and not spec.is_pipe:
+        _refuse_unsupported(spec, "the null port", "open plain null")
+        if spec.mode != Mode.ALL_NIC:
+            raise NotSupported(f"{name}: the null port has no rings to choose; open plain null")
+        return spec, Request(
+            kind=B.lib.NMT_KIND_NULL, admode="-", flags=_open_flags(spec), **_geometry(spec)
+        )
     if spec.is_pipe:
-        if spec.mode not in (Mode.ALL_NIC,):
-            if spec.mode == Mode.ONE_NIC:
-                raise NotSupported(
-                    f"{name}: choosing one ring of a pipe is not supported yet; open the "
-                    f"whole end ({spec.subsys}:{spec.name}{spec.pipe_end}{spec.pipe_id})"
-                )
-            raise PortSpecError(f"{name}: pipes have no host rings (drop ^ or *)")
-        _refuse_netmap_only(spec, "pipes here live in shared memory")
+        whole = f"{spec.subsys}:{spec.name}{spec.pipe_end}{spec.pipe_id}"
+        if spec.is_host:
+            raise PortSpecError(f"{name}: pipes have no host rings; open {whole}")
+        _refuse_unsupported(spec, "pipes (they live in shared memory)", f"open {whole}")
+        if spec.mode == Mode.ONE_NIC:
+            raise NotSupported(
+                f"{name}: choosing one ring of a pipe is not supported yet; open the "
+                f"whole end ({whole})"
+            )
         assert spec.pipe_id is not None
         return spec, Request(
             kind=B.lib.NMT_KIND_PIPE,
@@ -103,17 +119,9 @@ def resolve(name: str, admode: str | None = None) -> tuple[PortSpec | None, Requ
             **_geometry(spec),
         )
     mode = admode_mod.resolve(admode)
-    if spec.is_host:
-        raise NetmapUnavailable(
-            f"{name}: host-stack rings (^, *) need the netmap kernel module (/dev/netmap "
-            f"missing); open netmap:{spec.name} for the NIC itself",
-            errno.ENOENT,
-        )
-    _refuse_netmap_only(spec, "AF_PACKET; use netmap:IFNAME or netmap:IFNAME-N")
-    if "x" in spec.flags:
-        raise NotSupported(
-            f"{name}: exclusive binding (/x) needs the netmap kernel module; drop /x"
-        )
+    _refuse_unsupported(
+        spec, "AF_PACKET", f"open netmap:{spec.name} (all queues) or netmap:{spec.name}-N"
+    )
     geo = _geometry(spec)
     return spec, Request(
         kind=B.lib.NMT_KIND_PACKET,
