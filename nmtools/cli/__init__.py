@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+from types import FrameType
 
 import click
 
@@ -44,8 +46,14 @@ def _global_opts() -> set[str]:
 GLOBAL_OPTS = _global_opts()
 
 
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM (kill, timeout(1), CI runners) stops a run like Ctrl-C: cleanly, with a summary."""
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     argv = sys.argv[1:]
+    signal.signal(signal.SIGTERM, _terminate)
     if not is_ours(argv, set(cli.commands), GLOBAL_OPTS):
         hand_over(argv)
     cli.main(args=argv, prog_name="nm")

@@ -56,6 +56,9 @@ class Worker:
         )
         self.run: Any = B.ffi.new("struct nmt_run *")
         self.error: BaseException | None = None
+        # set when the C loop has returned; Thread.is_alive() is not trusted for this, as a
+        # join() interrupted by Ctrl-C can leave it saying False while the thread still runs
+        self.finished = threading.Event()
         self.thread = threading.Thread(target=self._body, name=f"nm-worker-{idx}", daemon=True)
 
     def _body(self) -> None:
@@ -74,6 +77,8 @@ class Worker:
             B.check(rc, h)
         except BaseException as e:  # reported by the main thread
             self.error = e
+        finally:
+            self.finished.set()
 
     def cancel(self) -> None:
         self.run.st.cancel = 1
@@ -282,10 +287,10 @@ def _supervise(cfg: Config, workers: list[Worker], rep: ui.Reporter) -> bool:
     interval = max(cfg.report_ms, 10) / 1000
     interrupted = False
     next_t = time.monotonic() + interval
-    while any(w.thread.is_alive() for w in workers):
+    while not all(w.finished.is_set() for w in workers):
         try:
             for w in workers:
-                w.thread.join(max(0.0, min(0.05, next_t - time.monotonic())))
+                w.finished.wait(max(0.0, min(0.05, next_t - time.monotonic())))
             if time.monotonic() >= next_t:
                 rep.update(_sample(workers))
                 next_t += interval

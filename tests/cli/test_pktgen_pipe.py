@@ -228,3 +228,38 @@ def test_threads_on_a_multi_ring_pipe(nm, shm):
     assert tx.returncode == 0, tx.stderr
     r = nm.summary(rx.communicate(timeout=60)[0])
     assert nm.summary(tx.stdout)["pkts"] == r["pkts"] == 400000
+
+
+def test_ctrl_c_stops_cleanly_with_the_final_summary(nm, shm):
+    import signal
+
+    rx = nm.start("pkt-gen", "rx", "-i", "netmap:cc}1")
+    wait_ready(shm)
+    tx = nm.start("pkt-gen", "tx", "-i", "netmap:cc{1", "-R", "1Mpps")
+    time.sleep(1.5)
+    tx.send_signal(signal.SIGINT)
+    tout, terr = tx.communicate(timeout=20)
+    time.sleep(0.3)
+    rx.send_signal(signal.SIGINT)
+    rout, rerr = rx.communicate(timeout=20)
+    assert tx.returncode == rx.returncode == 130
+    assert "Traceback" not in terr + rerr
+    sent = [x for x in tout.splitlines() if x.startswith("Sent ")]
+    got = [x for x in rout.splitlines() if x.startswith("Received ")]
+    assert sent and got, (tout, rout)
+    n_sent, n_got = int(sent[0].split()[1]), int(got[0].split()[1])
+    assert n_sent > 500_000 and n_sent == n_got  # what the port accepted arrived
+    assert os.listdir(shm) == []
+
+
+def test_sigterm_stops_like_ctrl_c(nm, shm):
+    import signal
+
+    rx = nm.start("pkt-gen", "rx", "-i", "netmap:term}1")
+    wait_ready(shm)
+    time.sleep(0.5)
+    rx.send_signal(signal.SIGTERM)
+    out, err = rx.communicate(timeout=20)
+    assert rx.returncode == 130 and "Traceback" not in err
+    assert "Received nothing." in out
+    assert os.listdir(shm) == []

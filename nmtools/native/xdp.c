@@ -1,0 +1,1273 @@
+/*
+ * xdp.c - NIC ports over AF_XDP: one XSK socket per interface queue, one tx
+ * and one rx ring per socket, with no system library (raw bpf(2) calls).
+ *
+ * Memory: the port's buffers ARE the UMEM. nmt_rings_alloc() makes the usual
+ * private region (ring headers, slots, buffers); its buffer area, page
+ * aligned, is registered as the UMEM with chunk size = buffer size (2048 or
+ * 4096, aligned mode), so buffer i is chunk i (address i * buf_size).
+ *  - TX needs no copy: txsync puts {address of the slot's buffer, len} on the
+ *    XSK tx ring and the completion ring hands the address back. A slot's
+ *    buffer is the kernel's until its completion was seen, so tail only moves
+ *    over completed slots. Completions may come back out of order (in copy
+ *    mode an address is completed when its skb is freed), so each completed
+ *    address is matched to its slot through a per-buffer owner table, and
+ *    tail moves over the completed prefix.
+ *  - RX copies once: the kernel writes a frame XDP_PACKET_HEADROOM (256)
+ *    bytes into a chunk taken from the fill ring, so received data is never
+ *    at the start of a buffer. Each queue has its own pool of "fill chunks"
+ *    (extra buffers after the user's ones, not counted in p->num_bufs);
+ *    rxsync copies each received frame into the rx slot's own buffer (like
+ *    packet.c) and puts the chunk straight back on the fill ring.
+ *    Swapping buffers into rx rings would need a 256-byte shift between the
+ *    rx and tx views of a buffer; a copy of <= 1.5 KB costs far less than the
+ *    kernel's per-frame work here, so it is not worth it.
+ *  - With several queues, every socket registers the same region as its own
+ *    UMEM (simplest, works from Linux 4.18 on, and any buffer can go out on
+ *    any queue); the pages are pinned once per queue.
+ *
+ * Counting (netmap's hwcur/tail): txk.hwcur is the first slot the kernel has
+ * not consumed from the XSK tx ring yet, i.e. frames count as sent once the
+ * port accepted them (in copy mode consumption happens inside sendto(), in
+ * zero-copy mode when the driver takes the descriptor); tail is the slot
+ * before the first one not completed yet. A frame the kernel would refuse
+ * (buffer out of range, length 0 or over a chunk, several slots without
+ * multi-buffer support) is dropped with an error before it reaches the ring:
+ * an invalid descriptor would be skipped by the kernel and never completed.
+ *
+ * XDP program: 6 instructions, `return bpf_redirect_map(&xsks,
+ * ctx->rx_queue_index, XDP_PASS)`: frames of queues without a socket go on
+ * to the host stack. It is attached through a BPF link (Linux >= 5.9), so it
+ * goes away with the last file descriptor, also when the process is killed.
+ * Native (driver) mode is tried first, then generic (skb) mode. Tx-only
+ * ports load no program at all and leave the queue's traffic alone; their
+ * sockets stay in copy mode (zero-copy tx without a program is not
+ * supported by all drivers).
+ *
+ * Wake-ups: sockets are bound with XDP_USE_NEED_WAKEUP. In zero-copy mode the
+ * tx ring is kicked with sendto() only when the kernel set
+ * XDP_RING_NEED_WAKEUP, and the driver is woken for rx with recvfrom() when
+ * the fill ring asks for it. In copy mode the kernel transmits only inside
+ * sendto()/poll(), a bounded batch per call (32 frames, more with
+ * XDP_MAX_TX_SKB_BUDGET on Linux >= 6.17), so txsync kicks until the ring is
+ * drained or the kernel pushes back.
+ *
+ * Measured on veth, kernel 6.18 (see the harness notes in the report):
+ *  - native XDP attaches to veth (since 4.19) and frames from the peer reach
+ *    the program and the socket; generic mode works too, and is what an
+ *    interface without ndo_bpf gets;
+ *  - veth has no zero-copy: sockets fall back to copy mode;
+ *  - frames sent by an AF_XDP socket on one end reach the other end's stack,
+ *    XDP program and sockets (the peer must be up).
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <linux/bpf.h>
+#include <linux/ethtool.h>
+#include <linux/if_link.h>
+#include <linux/if_xdp.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "nmt.h"
+
+#ifndef AF_XDP
+#define AF_XDP 44
+#endif
+#ifndef SOL_XDP
+#define SOL_XDP 283
+#endif
+/* newer than some installed headers */
+#ifndef XDP_USE_SG
+#define XDP_USE_SG (1 << 4) /* bind: multi-buffer frames (Linux >= 6.6) */
+#endif
+#ifndef XDP_PKT_CONTD
+#define XDP_PKT_CONTD (1 << 0) /* desc options: the frame goes on in the next one */
+#endif
+#ifndef XDP_MAX_TX_SKB_BUDGET
+#define XDP_MAX_TX_SKB_BUDGET 9 /* sockopt: copy-mode frames per sendto (Linux >= 6.17) */
+#endif
+
+/* nmt_open_req.mode for AF_XDP ports (0: native XDP if the driver has it, else
+ * generic; zero-copy if the driver has it, else copy) */
+#define NMT_XDP_NATIVE 0x1   /* native (driver) XDP only */
+#define NMT_XDP_GENERIC 0x2  /* generic (skb) XDP only */
+#define NMT_XDP_COPY 0x4     /* never zero-copy */
+#define NMT_XDP_ZEROCOPY 0x8 /* zero-copy only */
+#define NMT_XDP_MODES 0xf
+
+#define XDP_HEADROOM 256   /* XDP_PACKET_HEADROOM: received data starts here in a chunk */
+#define XDP_TX_BATCH 32    /* frames a copy-mode sendto() moves by default */
+#define XDP_MAX_SEGS 17    /* descriptors per multi-buffer frame (MAX_SKB_FRAGS + 1) */
+#define XDP_SMALL_RING 64  /* fill ring of a tx-only port, completion ring of an rx-only one */
+#define NO_OWNER 0xffffffffu
+#define OWNER_SLOT_BITS 17 /* owner = ring << 17 | slot */
+
+/* one mapped XSK ring; for the rings we produce (tx, fill) prod is ours and
+ * cons is a cached copy of the kernel's, for the others the reverse */
+struct xring {
+	uint32_t *prod, *cons, *flags;
+	void *desc;
+	uint32_t mask;
+	uint32_t cprod, ccons;
+	void *map;
+	size_t map_len;
+};
+
+struct xq {
+	int fd;
+	int qid;                /* interface queue */
+	struct xring rx, tx, fq, cq;
+	uint32_t sub;           /* tx: first slot not posted (or dropped) yet */
+	uint32_t done;          /* tx: first slot not completed yet */
+	uint32_t *post_slot;    /* tx: the slot of each descriptor, by ring index */
+	uint8_t *cdone;         /* tx: completed slots at or past done */
+	uint32_t fill0, nfill;  /* rx: fill chunks are buffers [fill0, fill0 + nfill) */
+};
+
+struct xdp_priv {
+	unsigned nq;
+	struct xq q[NMT_MAX_RINGS];
+	int map_fd, prog_fd, link_fd, ep_fd;
+	uint32_t ep_events;     /* current epoll interest of every socket */
+	uint32_t *owner;        /* per user buffer: the tx slot it is in flight on */
+	uint32_t chunk, chunk_shift;
+	uint64_t umem_size;
+	int has_tx, has_rx;
+	int zc, native, need_wakeup, sg, budget;
+	char natif_err[48];     /* why native XDP was refused */
+};
+
+static long sys_bpf(int cmd, union bpf_attr *attr, unsigned size)
+{
+	return syscall(__NR_bpf, cmd, attr, size);
+}
+
+static inline uint32_t ld_acq(const uint32_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static inline void st_rel(uint32_t *p, uint32_t v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
+static inline struct xdp_desc *xdesc(struct xring *r, uint32_t i)
+{
+	return (struct xdp_desc *)r->desc + (i & r->mask);
+}
+
+static inline uint64_t *xaddr(struct xring *r, uint32_t i)
+{
+	return (uint64_t *)r->desc + (i & r->mask);
+}
+
+/* append to p->detail from offset o; returns the new end */
+static size_t __attribute__((format(printf, 3, 4)))
+detail_add(struct nmt_port *p, size_t o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (o >= sizeof(p->detail) - 1)
+		return o;
+	va_start(ap, fmt);
+	n = vsnprintf(p->detail + o, sizeof(p->detail) - o, fmt, ap);
+	va_end(ap);
+	o += n > 0 ? (size_t)n : 0;
+	return o < sizeof(p->detail) ? o : sizeof(p->detail) - 1;
+}
+
+static int bad_head(struct nmt_port *p, const struct nmt_ring *r, const char *dir)
+{
+	return nmt_err(p, EINVAL, "%s: %s ring head %u out of range (the ring has %u slots)",
+		       p->ifname, dir, r->head, r->num_slots);
+}
+
+/* free slots of an rx ring: all but the user's and the one kept empty */
+static uint32_t rx_free(const struct nmt_ring *r, uint32_t head, uint32_t tail)
+{
+	uint32_t used = tail >= head ? tail - head : tail + r->num_slots - head;
+
+	return r->num_slots - 1 - used;
+}
+
+static inline uint32_t ring_dist(const struct nmt_ring *r, uint32_t from, uint32_t to)
+{
+	return to >= from ? to - from : to + r->num_slots - from;
+}
+
+/* ------------------------------------------------------------------ rx */
+
+static int xdp_rxsync(struct nmt_port *p, unsigned ri)
+{
+	struct xdp_priv *pv = p->priv;
+	struct nmt_ring *r;
+	struct xq *q;
+	uint32_t head, tail, room, avail, cons, fprod, got = 0;
+	uint64_t cmask = ~(uint64_t)(pv->chunk - 1);
+	int rc = 0;
+
+	if (ri >= p->num_rx_rings)
+		return nmt_err(p, EINVAL, "%s: no rx ring %u (the port has %u)", p->ifname, ri,
+			       p->num_rx_rings);
+	r = p->rx_rings[ri];
+	q = &pv->q[ri];
+	head = r->head;
+	if (head >= r->num_slots)
+		return bad_head(p, r, "rx");
+	p->rxk[ri].hwcur = head;
+	tail = p->rxk[ri].hwtail;
+	room = rx_free(r, head, tail);
+	cons = q->rx.ccons;
+	avail = q->rx.cprod - cons;
+	if (avail < room) {
+		q->rx.cprod = ld_acq(q->rx.prod);
+		avail = q->rx.cprod - cons;
+	}
+	fprod = q->fq.cprod;
+	while (avail && room) {
+		uint32_t k = 1, j, t0 = tail, f0 = fprod;
+		int fits;
+
+		/* a multi-buffer frame is published whole; check anyway */
+		while ((xdesc(&q->rx, cons + k - 1)->options & XDP_PKT_CONTD) && k < avail)
+			k++;
+		if (xdesc(&q->rx, cons + k - 1)->options & XDP_PKT_CONTD)
+			break; /* the rest is not there yet */
+		fits = k <= r->num_slots - 1; /* else longer than the ring can hold: dropped */
+		if (fits && k > room)
+			break; /* resume here at the next rxsync */
+		for (j = 0; j < k; j++) {
+			struct xdp_desc *d = xdesc(&q->rx, cons + j);
+			uint64_t addr = d->addr;
+			uint32_t len = d->len;
+
+			if (fits) {
+				struct nmt_slot *s = nmt_slot(r, tail);
+
+				if (s->buf_idx >= p->num_bufs) {
+					rc = nmt_err(p, EINVAL, "%s: rx slot %u has a bad buffer "
+						     "index (the port has %u buffers)", p->ifname,
+						     tail, p->num_bufs);
+					tail = t0; /* the frame stays on the XSK ring */
+					fprod = f0;
+					goto out;
+				}
+				if (len > r->nr_buf_size || addr + len > pv->umem_size)
+					len = 0; /* cannot happen: the kernel keeps frames in a chunk */
+				memcpy(nmt_buf(r, s->buf_idx), p->mem + addr, len);
+				s->len = (uint16_t)len;
+				s->flags = j + 1 < k ? NMT_NS_MOREFRAG : 0;
+				tail = nmt_ring_next(r, tail);
+			}
+			*xaddr(&q->fq, fprod++) = addr & cmask;
+		}
+		cons += k;
+		avail -= k;
+		if (fits) {
+			room -= k;
+			got++;
+		}
+	}
+out:
+	if (cons != q->rx.ccons) {
+		st_rel(q->rx.cons, cons);
+		q->rx.ccons = cons;
+	}
+	if (fprod != q->fq.cprod) {
+		st_rel(q->fq.prod, fprod);
+		q->fq.cprod = fprod;
+		/* zero-copy drivers sleep when the fill ring ran dry */
+		if (pv->need_wakeup && (ld_acq(q->fq.flags) & XDP_RING_NEED_WAKEUP))
+			recvfrom(q->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+	}
+	r->tail = p->rxk[ri].hwtail = tail;
+	if (got)
+		r->ts_ns = nmt_now_ns();
+	return rc;
+}
+
+/* ------------------------------------------------------------------ tx */
+
+/* take back the buffers the kernel completed; move done over the completed prefix */
+static void xdp_reap(struct nmt_port *p, struct xdp_priv *pv, unsigned ri)
+{
+	struct xq *q = &pv->q[ri];
+	struct nmt_ring *r = p->tx_rings[ri];
+	uint32_t cons = q->cq.ccons, prod = ld_acq(q->cq.prod);
+
+	if (cons != prod) {
+		for (; cons != prod; cons++) {
+			uint64_t idx = *xaddr(&q->cq, cons) >> pv->chunk_shift;
+			uint32_t o;
+
+			if (idx >= p->num_bufs)
+				continue; /* not ours: cannot happen */
+			o = pv->owner[idx];
+			if (o == NO_OWNER || o >> OWNER_SLOT_BITS != ri)
+				continue;
+			pv->owner[idx] = NO_OWNER;
+			q->cdone[o & ((1u << OWNER_SLOT_BITS) - 1)] = 1;
+		}
+		st_rel(q->cq.cons, cons);
+		q->cq.ccons = cons;
+	}
+	while (q->done != q->sub && q->cdone[q->done]) {
+		q->cdone[q->done] = 0;
+		q->done = nmt_ring_next(r, q->done);
+	}
+}
+
+static int tx_error(struct nmt_port *p, int e)
+{
+	switch (e) {
+	case ENETDOWN:
+		return nmt_err(p, e, "%s: interface is down (bring it up: ip link set %s up)",
+			       p->ifname, p->ifname);
+	case ENXIO:
+	case ENODEV:
+		return nmt_err(p, e, "%s: interface has gone away (the AF_XDP socket was "
+			       "unbound)", p->ifname);
+	default:
+		return nmt_err(p, e, "%s: AF_XDP send failed: %s", p->ifname, strerror(e));
+	}
+}
+
+/*
+ * kick - make the kernel take the descriptors on the tx ring. Copy mode
+ * sends only inside sendto(), a budget per call (EAGAIN: more to do, or the
+ * completion ring / the device is full: reap and retry a bounded number of
+ * times); zero-copy mode needs a call only when the driver asked for it.
+ */
+static int xdp_kick(struct nmt_port *p, struct xdp_priv *pv, unsigned ri)
+{
+	struct xq *q = &pv->q[ri];
+	uint32_t left = q->tx.cprod - ld_acq(q->tx.cons);
+	uint32_t tries;
+
+	if (!left)
+		return 0;
+	if (pv->zc && pv->need_wakeup && !(ld_acq(q->tx.flags) & XDP_RING_NEED_WAKEUP))
+		return 0;
+	tries = left / (uint32_t)pv->budget + 2;
+	while (tries--) {
+		if (sendto(q->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0) {
+			if (!pv->zc && q->tx.cprod != ld_acq(q->tx.cons))
+				continue; /* raced with a wrap of the kernel's cache: once more */
+			return 0;
+		}
+		switch (errno) {
+		case EINTR:
+			tries++;
+			break;
+		case EAGAIN: /* budget used up, or completion ring / device queue full */
+		case EBUSY:  /* a frame was dropped by the device (it is completed) */
+		case ENOBUFS:
+			if (pv->zc)
+				return 0; /* the driver has it */
+			xdp_reap(p, pv, ri);
+			break;
+		default:
+			return tx_error(p, errno);
+		}
+	}
+	return 0;
+}
+
+/*
+ * tx_frame - the frame starting at slot c: its slot count in *k, and whether
+ * the kernel would take it (*bad = first bad slot or -1). Returns 0 when the
+ * frame runs into head (the user has not finished it).
+ */
+static int tx_frame(struct nmt_port *p, struct xdp_priv *pv, struct nmt_ring *r, uint32_t c,
+		    uint32_t head, uint32_t *k, int64_t *bad)
+{
+	uint32_t n = 0;
+
+	*bad = -1;
+	for (;;) {
+		struct nmt_slot *s = nmt_slot(r, c);
+
+		if (*bad < 0 && (s->buf_idx >= p->num_bufs || s->len == 0 ||
+				 s->len > pv->chunk))
+			*bad = c;
+		n++;
+		c = nmt_ring_next(r, c);
+		if (!(s->flags & NMT_NS_MOREFRAG))
+			break;
+		if (c == head)
+			return 0;
+	}
+	*k = n;
+	return 1;
+}
+
+/* does a frame of k slots from c name one buffer twice? (each completion frees one) */
+static int dup_in_frame(struct nmt_ring *r, uint32_t c, uint32_t k)
+{
+	uint32_t a = c, i, j;
+
+	for (i = 0; i < k; i++, a = nmt_ring_next(r, a)) {
+		uint32_t b = nmt_ring_next(r, a);
+
+		for (j = i + 1; j < k; j++, b = nmt_ring_next(r, b))
+			if (nmt_slot(r, a)->buf_idx == nmt_slot(r, b)->buf_idx)
+				return 1;
+	}
+	return 0;
+}
+
+static int bad_frame(struct nmt_port *p, struct xdp_priv *pv, struct nmt_ring *r, uint32_t c,
+		     int64_t bad, uint32_t k)
+{
+	if (bad >= 0) {
+		struct nmt_slot *s = nmt_slot(r, (uint32_t)bad);
+
+		return nmt_err(p, EINVAL, "%s: tx frame dropped: slot %u has buffer %u of length "
+			       "%u (the port has %u buffers of %u bytes; lengths start at 1)",
+			       p->ifname, (uint32_t)bad, s->buf_idx, s->len, p->num_bufs,
+			       pv->chunk);
+	}
+	if (!pv->sg)
+		return nmt_err(p, EMSGSIZE, "%s: tx frame at slot %u dropped: it spans %u slots "
+			       "(NS_MOREFRAG) and this AF_XDP socket sends one buffer per frame "
+			       "(multi-buffer needs Linux >= 6.6); keep frames within %u bytes",
+			       p->ifname, c, k, pv->chunk);
+	return nmt_err(p, EMSGSIZE, "%s: tx frame at slot %u dropped: it spans %u slots, "
+		       "AF_XDP takes at most %d", p->ifname, c, k, XDP_MAX_SEGS);
+}
+
+/*
+ * txsync - post the complete frames in [hwcur, head) on the XSK tx ring,
+ * kick, reap completions; hwcur = first slot the kernel has not consumed,
+ * tail = the slot before the first one not completed.
+ */
+static int xdp_txsync(struct nmt_port *p, unsigned ri)
+{
+	struct xdp_priv *pv = p->priv;
+	struct nmt_ring *r;
+	struct xq *q;
+	uint32_t head, c, prod, cons, pc, mask, tail;
+	int rc = 0;
+
+	if (ri >= p->num_tx_rings)
+		return nmt_err(p, EINVAL, "%s: no tx ring %u (the port has %u)", p->ifname, ri,
+			       p->num_tx_rings);
+	r = p->tx_rings[ri];
+	q = &pv->q[ri];
+	head = r->head;
+	if (head >= r->num_slots)
+		return bad_head(p, r, "tx");
+	xdp_reap(p, pv, ri);
+
+	/* post; there is always room: at most num_slots - 1 slots are in flight */
+	c = q->sub;
+	prod = q->tx.cprod;
+	mask = q->tx.mask;
+	while (c != head) {
+		uint32_t k = 0, j, cc;
+		int64_t bad;
+
+		if (!tx_frame(p, pv, r, c, head, &k, &bad))
+			break; /* unfinished frame */
+		if (bad >= 0 || (k > 1 && (!pv->sg || k > XDP_MAX_SEGS))) {
+			if (rc == 0)
+				rc = bad_frame(p, pv, r, c, bad, k);
+			for (j = 0; j < k; j++) {
+				q->cdone[c] = 1; /* dropped: "completed" at once */
+				c = nmt_ring_next(r, c);
+			}
+			continue;
+		}
+		/* a buffer still in flight in another slot: wait for it */
+		for (j = 0, cc = c; j < k; j++, cc = nmt_ring_next(r, cc))
+			if (pv->owner[nmt_slot(r, cc)->buf_idx] != NO_OWNER)
+				break;
+		if (j < k)
+			break;
+		if (k > 1 && dup_in_frame(r, c, k)) {
+			if (rc == 0)
+				rc = nmt_err(p, EINVAL, "%s: tx frame at slot %u dropped: it uses "
+					     "one buffer in two slots", p->ifname, c);
+			for (j = 0; j < k; j++) {
+				q->cdone[c] = 1;
+				c = nmt_ring_next(r, c);
+			}
+			continue;
+		}
+		for (j = 0; j < k; j++) {
+			struct nmt_slot *s = nmt_slot(r, c);
+			struct xdp_desc *d = xdesc(&q->tx, prod);
+
+			d->addr = (uint64_t)s->buf_idx << pv->chunk_shift;
+			d->len = s->len;
+			d->options = j + 1 < k ? XDP_PKT_CONTD : 0;
+			q->post_slot[prod & mask] = c;
+			pv->owner[s->buf_idx] = ri << OWNER_SLOT_BITS | c;
+			prod++;
+			c = nmt_ring_next(r, c);
+		}
+	}
+	q->sub = c;
+	if (prod != q->tx.cprod) {
+		st_rel(q->tx.prod, prod);
+		q->tx.cprod = prod;
+	}
+	if (xdp_kick(p, pv, ri) < 0 && rc == 0)
+		rc = -1;
+	xdp_reap(p, pv, ri);
+
+	/* consumed position: the slot of the first descriptor left on the ring */
+	cons = ld_acq(q->tx.cons);
+	pc = cons == prod ? q->sub : q->post_slot[cons & mask];
+	/* a completion can show before the kernel publishes its consumer index */
+	if (ring_dist(r, q->done, pc) > ring_dist(r, q->done, q->sub))
+		pc = q->done;
+	p->txk[ri].hwcur = pc;
+	tail = q->done == 0 ? r->num_slots - 1 : q->done - 1;
+	p->txk[ri].hwtail = r->tail = tail;
+	return rc;
+}
+
+static int xdp_tx_pending(struct nmt_port *p)
+{
+	uint32_t i;
+
+	for (i = 0; i < p->num_tx_rings; i++)
+		if (p->txk[i].hwcur != p->tx_rings[i]->head)
+			return 1;
+	return 0;
+}
+
+/* ---------------------------------------------------------- waiting */
+
+/* epoll interest of every socket (several queues): only what the caller waits for */
+static int xdp_ep_set(struct nmt_port *p, struct xdp_priv *pv, uint32_t ev)
+{
+	unsigned i;
+
+	if (pv->ep_fd < 0 || ev == pv->ep_events)
+		return 0;
+	for (i = 0; i < pv->nq; i++) {
+		struct epoll_event e = { .events = ev, .data.u32 = i };
+
+		if (epoll_ctl(pv->ep_fd, EPOLL_CTL_MOD, pv->q[i].fd, &e) < 0)
+			return nmt_err(p, errno, "%s: epoll_ctl: %s", p->ifname, strerror(errno));
+	}
+	pv->ep_events = ev;
+	return 0;
+}
+
+/*
+ * arm - ready now, or about to sleep. RX: frames in our ring or on an XSK rx
+ * ring. TX: slots to post, completions to reap, or nothing in flight;
+ * otherwise sleep for POLLOUT (in copy mode poll() itself drives the tx ring
+ * and a freed frame wakes it; zero-copy drivers wake it as they consume).
+ */
+static int xdp_arm(struct nmt_port *p, int events)
+{
+	struct xdp_priv *pv = p->priv;
+	uint32_t ev = 0, i;
+
+	if (events & NMT_WAIT_RX) {
+		for (i = 0; i < p->num_rx_rings; i++) {
+			struct xq *q = &pv->q[i];
+
+			if (p->rx_rings[i]->head != p->rxk[i].hwtail ||
+			    ld_acq(q->rx.prod) != q->rx.ccons)
+				return 1;
+		}
+		if (p->num_rx_rings)
+			ev |= EPOLLIN;
+	}
+	if (events & NMT_WAIT_TX) {
+		for (i = 0; i < p->num_tx_rings; i++) {
+			struct xq *q = &pv->q[i];
+
+			if (q->sub != p->tx_rings[i]->head || q->done == q->sub ||
+			    ld_acq(q->cq.prod) != q->cq.ccons)
+				return 1;
+		}
+		if (p->num_tx_rings)
+			ev |= EPOLLOUT;
+	}
+	return xdp_ep_set(p, pv, ev);
+}
+
+/* ------------------------------------------------------------ close */
+
+/* the socket and its rings (the tx bookkeeping arrays stay) */
+static void xq_close(struct xq *q)
+{
+	struct xring *rs[4] = { &q->rx, &q->tx, &q->fq, &q->cq };
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		if (rs[i]->map)
+			munmap(rs[i]->map, rs[i]->map_len);
+		memset(rs[i], 0, sizeof(*rs[i]));
+	}
+	if (q->fd >= 0)
+		close(q->fd);
+	q->fd = -1;
+}
+
+static void xdp_close(struct nmt_port *p)
+{
+	struct xdp_priv *pv = p->priv;
+	unsigned i;
+
+	if (!pv)
+		return;
+	/* the link first: no more redirects to sockets about to go */
+	if (pv->link_fd >= 0)
+		close(pv->link_fd);
+	if (pv->prog_fd >= 0)
+		close(pv->prog_fd);
+	if (pv->map_fd >= 0)
+		close(pv->map_fd);
+	if (pv->ep_fd >= 0)
+		close(pv->ep_fd);
+	for (i = 0; i < NMT_MAX_RINGS; i++) {
+		xq_close(&pv->q[i]);
+		free(pv->q[i].post_slot);
+		free(pv->q[i].cdone);
+	}
+	free(pv->owner);
+	free(pv);
+	p->priv = NULL;
+	p->fd = -1; /* it was one of the above */
+}
+
+static const struct nmt_ops xdp_ops = {
+	.name = "xdp",
+	.txsync = xdp_txsync,
+	.rxsync = xdp_rxsync,
+	.arm = xdp_arm,
+	.tx_pending = xdp_tx_pending,
+	.close = xdp_close,
+};
+
+/* ------------------------------------------------------------- setup */
+
+/* queues usable by AF_XDP: ethtool channels (min of rx and tx), else sysfs, else 1 */
+static int xdp_num_queues(struct nmt_port *p, const char *ifname)
+{
+	struct ethtool_channels ch;
+	struct ifreq ifr;
+	char path[128];
+	struct dirent *de;
+	DIR *d;
+	FILE *f;
+	int nrx = 0, ntx = 0, idx = -1, s;
+
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s >= 0) {
+		memset(&ifr, 0, sizeof(ifr));
+		memcpy(ifr.ifr_name, ifname, strnlen(ifname, IFNAMSIZ - 1));
+		memset(&ch, 0, sizeof(ch));
+		ch.cmd = ETHTOOL_GCHANNELS;
+		ifr.ifr_data = (void *)&ch;
+		if (ioctl(s, SIOCETHTOOL, &ifr) == 0) {
+			uint32_t rx = ch.rx_count, tx = ch.tx_count;
+			uint32_t n = ch.combined_count + (rx < tx ? rx : tx);
+
+			if (n == 0)
+				n = ch.combined_count + rx;
+			if (n > 0) {
+				close(s);
+				return (int)n;
+			}
+		}
+		close(s);
+	}
+	/* sysfs shows the namespace it was mounted in: check it is ours */
+	snprintf(path, sizeof(path), "/sys/class/net/%s/ifindex", ifname);
+	f = fopen(path, "re");
+	if (f) {
+		if (fscanf(f, "%d", &idx) != 1)
+			idx = -1;
+		fclose(f);
+	}
+	if (idx != p->ifindex)
+		return 1;
+	snprintf(path, sizeof(path), "/sys/class/net/%s/queues", ifname);
+	d = opendir(path);
+	if (!d)
+		return 1;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, "rx-", 3) == 0)
+			nrx++;
+		else if (strncmp(de->d_name, "tx-", 3) == 0)
+			ntx++;
+	}
+	closedir(d);
+	if (ntx && ntx < nrx)
+		nrx = ntx;
+	return nrx > 0 ? nrx : 1;
+}
+
+static int perm_error(struct nmt_port *p, int e, const char *what)
+{
+	return nmt_err(p, e, "%s: permission denied (%s): AF_XDP needs root, or CAP_NET_RAW, "
+		       "CAP_NET_ADMIN and CAP_BPF (CAP_SYS_ADMIN before Linux 5.8)", p->ifname,
+		       what);
+}
+
+/* the id and mode of the XDP program attached to ifindex (netlink RTM_GETLINK); 0 if none */
+static uint32_t xdp_attached_prog(int ifindex, uint8_t *mode)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct ifinfomsg ifi;
+	} req;
+	static char buf[32768];
+	struct nlmsghdr *nh;
+	uint32_t id = 0;
+	ssize_t n;
+	int fd;
+
+	*mode = 0;
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return 0;
+	memset(&req, 0, sizeof(req));
+	req.nh.nlmsg_len = sizeof(req);
+	req.nh.nlmsg_type = RTM_GETLINK;
+	req.nh.nlmsg_flags = NLM_F_REQUEST;
+	req.nh.nlmsg_seq = 1;
+	req.ifi.ifi_family = AF_UNSPEC;
+	req.ifi.ifi_index = ifindex;
+	if (send(fd, &req, sizeof(req), 0) < 0) {
+		close(fd);
+		return 0;
+	}
+	n = recv(fd, buf, sizeof(buf), 0);
+	close(fd);
+	for (nh = (struct nlmsghdr *)buf; n > 0 && NLMSG_OK(nh, (size_t)n);
+	     nh = NLMSG_NEXT(nh, n)) {
+		struct ifinfomsg *ifi;
+		struct rtattr *a;
+		int len;
+
+		if (nh->nlmsg_type != RTM_NEWLINK)
+			continue;
+		ifi = NLMSG_DATA(nh);
+		len = (int)IFLA_PAYLOAD(nh);
+		for (a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+			struct rtattr *x;
+			int xl;
+
+			if ((a->rta_type & NLA_TYPE_MASK) != IFLA_XDP)
+				continue;
+			xl = (int)RTA_PAYLOAD(a);
+			for (x = RTA_DATA(a); RTA_OK(x, xl); x = RTA_NEXT(x, xl)) {
+				if (x->rta_type == IFLA_XDP_ATTACHED && RTA_PAYLOAD(x) >= 1)
+					*mode = *(uint8_t *)RTA_DATA(x);
+				else if (x->rta_type == IFLA_XDP_PROG_ID && RTA_PAYLOAD(x) >= 4)
+					memcpy(&id, RTA_DATA(x), 4);
+			}
+		}
+	}
+	return id;
+}
+
+static int xdp_busy(struct nmt_port *p)
+{
+	static const char *const modes[] = { "", "native", "generic", "offloaded", "several" };
+	uint8_t mode;
+	uint32_t id = xdp_attached_prog(p->ifindex, &mode);
+
+	if (id)
+		return nmt_err(p, EBUSY, "%s: an XDP program (id %u, %s mode) is already attached "
+			       "and nm will not replace it (`ip link show %s` shows it; if nothing "
+			       "needs it: ip link set dev %s xdp off); or use --admode packet",
+			       p->ifname, id, mode < 5 ? modes[mode] : "?", p->ifname, p->ifname);
+	return nmt_err(p, EBUSY, "%s: an XDP program is already attached and nm will not "
+		       "replace it (see `ip link show %s`; if nothing needs it: ip link set "
+		       "dev %s xdp off); or use --admode packet", p->ifname, p->ifname,
+		       p->ifname);
+}
+
+/* map + program + link; native mode first, then generic */
+static int xdp_attach(struct nmt_port *p, struct xdp_priv *pv, uint32_t mode)
+{
+	struct bpf_insn prog[] = {
+		/* r2 = ctx->rx_queue_index */
+		{ .code = BPF_LDX | BPF_MEM | BPF_W, .dst_reg = BPF_REG_2, .src_reg = BPF_REG_1,
+		  .off = 16 },
+		/* r1 = &xsks (two instructions) */
+		{ .code = BPF_LD | BPF_DW | BPF_IMM, .dst_reg = BPF_REG_1,
+		  .src_reg = BPF_PSEUDO_MAP_FD, .imm = 0 },
+		{ .code = 0 },
+		/* r3 = XDP_PASS: the action when the slot has no socket */
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_3, .imm = XDP_PASS },
+		{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_redirect_map },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	static char log[16384];
+	union bpf_attr a;
+	int e, frags;
+
+	memset(&a, 0, sizeof(a));
+	a.map_type = BPF_MAP_TYPE_XSKMAP;
+	a.key_size = 4;
+	a.value_size = 4;
+	a.max_entries = (uint32_t)p->num_queues;
+	memcpy(a.map_name, "nmt_xsks", 9);
+	pv->map_fd = (int)sys_bpf(BPF_MAP_CREATE, &a, sizeof(a));
+	if (pv->map_fd < 0) {
+		e = errno;
+		if (e == EPERM || e == EACCES)
+			return perm_error(p, e, "creating a BPF map");
+		if (e == ENOSYS)
+			return nmt_err(p, e, "%s: this kernel has no bpf() system call "
+				       "(CONFIG_BPF_SYSCALL); use --admode packet", p->ifname);
+		return nmt_err(p, e, "%s: cannot create the XSKMAP: %s (needs Linux >= 4.18 with "
+			       "CONFIG_XDP_SOCKETS); use --admode packet", p->ifname, strerror(e));
+	}
+	prog[1].imm = pv->map_fd;
+
+	/* frags-aware (Linux >= 5.18): native XDP then accepts any MTU the driver allows */
+	for (frags = 1; frags >= 0; frags--) {
+		memset(&a, 0, sizeof(a));
+		a.prog_type = BPF_PROG_TYPE_XDP;
+		a.insns = (uint64_t)(uintptr_t)prog;
+		a.insn_cnt = sizeof(prog) / sizeof(prog[0]);
+		a.license = (uint64_t)(uintptr_t)"Dual BSD/GPL";
+		a.prog_flags = frags ? BPF_F_XDP_HAS_FRAGS : 0;
+		memcpy(a.prog_name, "nmt_xsk", 8);
+		pv->prog_fd = (int)sys_bpf(BPF_PROG_LOAD, &a, sizeof(a));
+		if (pv->prog_fd >= 0 || errno != EINVAL)
+			break;
+	}
+	if (pv->prog_fd < 0) {
+		e = errno;
+		if (e == EPERM || e == EACCES)
+			return perm_error(p, e, "loading the XDP program");
+		/* again with the verifier's log */
+		a.log_buf = (uint64_t)(uintptr_t)log;
+		a.log_size = sizeof(log);
+		a.log_level = 1;
+		log[0] = 0;
+		pv->prog_fd = (int)sys_bpf(BPF_PROG_LOAD, &a, sizeof(a));
+		if (pv->prog_fd < 0) {
+			char *nl = strchr(log, '\n');
+
+			if (nl)
+				*nl = 0;
+			return nmt_err(p, e, "%s: the kernel refused the XDP program: %s%s%s",
+				       p->ifname, strerror(e), log[0] ? ": " : "", log);
+		}
+	}
+
+	memset(&a, 0, sizeof(a));
+	a.link_create.prog_fd = (uint32_t)pv->prog_fd;
+	a.link_create.target_ifindex = (uint32_t)p->ifindex;
+	a.link_create.attach_type = BPF_XDP;
+	if (!(mode & NMT_XDP_GENERIC)) {
+		a.link_create.flags = XDP_FLAGS_DRV_MODE;
+		pv->link_fd = (int)sys_bpf(BPF_LINK_CREATE, &a, sizeof(a));
+		if (pv->link_fd >= 0) {
+			pv->native = 1;
+			return 0;
+		}
+		e = errno;
+		if (e == EBUSY || e == EEXIST)
+			return xdp_busy(p);
+		if (e == EPERM || e == EACCES)
+			return perm_error(p, e, "attaching the XDP program");
+		if (mode & NMT_XDP_NATIVE) {
+			if (e == EOPNOTSUPP)
+				return nmt_err(p, e, "%s: the driver has no native XDP; drop the "
+					       "native-only mode to use generic XDP", p->ifname);
+			return nmt_err(p, e, "%s: the driver refused native XDP: %s%s", p->ifname,
+				       strerror(e), e == EINVAL || e == ERANGE ?
+				       " (MTU too large for XDP? try a smaller MTU)" : "");
+		}
+		if (e != EOPNOTSUPP)
+			snprintf(pv->natif_err, sizeof(pv->natif_err), "%s", strerror(e));
+	}
+	a.link_create.flags = XDP_FLAGS_SKB_MODE;
+	pv->link_fd = (int)sys_bpf(BPF_LINK_CREATE, &a, sizeof(a));
+	if (pv->link_fd >= 0)
+		return 0;
+	e = errno;
+	if (e == EBUSY || e == EEXIST)
+		return xdp_busy(p);
+	if (e == EINVAL)
+		return nmt_err(p, e, "%s: cannot attach the XDP program: %s (BPF links for XDP "
+			       "need Linux >= 5.9); use --admode packet", p->ifname, strerror(e));
+	return nmt_err(p, e, "%s: cannot attach the XDP program: %s; use --admode packet",
+		       p->ifname, strerror(e));
+}
+
+static int ring_map(struct nmt_port *p, struct xq *q, struct xring *r, const char *name,
+		    const struct xdp_ring_offset *off, uint32_t n, size_t desc_size,
+		    uint64_t pgoff)
+{
+	r->map_len = off->desc + n * desc_size;
+	r->map = mmap(NULL, r->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, q->fd,
+		      (off_t)pgoff);
+	if (r->map == MAP_FAILED) {
+		r->map = NULL;
+		return nmt_err(p, errno, "%s: cannot map the AF_XDP %s ring of queue %d: %s",
+			       p->ifname, name, q->qid, strerror(errno));
+	}
+	r->prod = (uint32_t *)((char *)r->map + off->producer);
+	r->cons = (uint32_t *)((char *)r->map + off->consumer);
+	r->flags = (uint32_t *)((char *)r->map + off->flags);
+	r->desc = (char *)r->map + off->desc;
+	r->mask = n - 1;
+	r->cprod = *r->prod;
+	r->ccons = *r->cons;
+	return 0;
+}
+
+static int sockopt_u32(struct nmt_port *p, struct xq *q, int opt, uint32_t v, const char *what)
+{
+	if (setsockopt(q->fd, SOL_XDP, opt, &v, sizeof(v)) < 0)
+		return nmt_err(p, errno, "%s: cannot size the AF_XDP %s ring of queue %d to %u: %s",
+			       p->ifname, what, q->qid, v, strerror(errno));
+	return 0;
+}
+
+/*
+ * xq_open - one socket on queue q->qid: UMEM, rings, fill ring stocked, bound
+ * with bind_flags. On failure the socket is closed again and errno says why.
+ */
+static int xq_open(struct nmt_port *p, struct xdp_priv *pv, struct xq *q, uint32_t tx_n,
+		   uint32_t rx_n, uint32_t fill_n, uint32_t comp_n, uint16_t bind_flags)
+{
+	struct xdp_umem_reg mr;
+	struct xdp_mmap_offsets off;
+	struct sockaddr_xdp sxdp;
+	socklen_t ol = sizeof(off);
+	uint32_t i;
+	int e;
+
+	q->fd = socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (q->fd < 0) {
+		e = errno;
+		if (e == EAFNOSUPPORT)
+			return nmt_err(p, e, "%s: AF_XDP is not available in this kernel (needs "
+				       "Linux >= 4.18 with CONFIG_XDP_SOCKETS); use --admode packet",
+				       p->ifname);
+		if (e == EPERM || e == EACCES)
+			return perm_error(p, e, "opening an AF_XDP socket");
+		return nmt_err(p, e, "%s: AF_XDP socket: %s", p->ifname, strerror(e));
+	}
+	memset(&mr, 0, sizeof(mr));
+	mr.addr = (uint64_t)(uintptr_t)p->mem;
+	mr.len = pv->umem_size;
+	mr.chunk_size = pv->chunk;
+	mr.headroom = 0;
+	if (setsockopt(q->fd, SOL_XDP, XDP_UMEM_REG, &mr, sizeof(mr)) < 0) {
+		e = errno;
+		if (e == EPERM)
+			return perm_error(p, e, "registering the UMEM");
+		if (e == ENOBUFS || e == ENOMEM)
+			return nmt_err(p, e, "%s: cannot pin %llu KiB of AF_XDP buffer memory: %s "
+				       "(over the locked-memory limit? run as root, give "
+				       "CAP_IPC_LOCK or raise `ulimit -l`, or use fewer slots)",
+				       p->ifname, (unsigned long long)(pv->umem_size >> 10),
+				       strerror(e));
+		return nmt_err(p, e, "%s: cannot register the AF_XDP buffer memory: %s", p->ifname,
+			       strerror(e));
+	}
+	if (sockopt_u32(p, q, XDP_UMEM_FILL_RING, fill_n, "fill") < 0 ||
+	    sockopt_u32(p, q, XDP_UMEM_COMPLETION_RING, comp_n, "completion") < 0 ||
+	    (rx_n && sockopt_u32(p, q, XDP_RX_RING, rx_n, "rx") < 0) ||
+	    (tx_n && sockopt_u32(p, q, XDP_TX_RING, tx_n, "tx") < 0))
+		return -1;
+	if (getsockopt(q->fd, SOL_XDP, XDP_MMAP_OFFSETS, &off, &ol) < 0 || ol < sizeof(off))
+		return nmt_err(p, errno ? errno : EPROTO, "%s: cannot get the AF_XDP ring offsets "
+			       "(needs Linux >= 5.4)", p->ifname);
+	if ((rx_n && ring_map(p, q, &q->rx, "rx", &off.rx, rx_n, sizeof(struct xdp_desc),
+			      XDP_PGOFF_RX_RING) < 0) ||
+	    (tx_n && ring_map(p, q, &q->tx, "tx", &off.tx, tx_n, sizeof(struct xdp_desc),
+			      XDP_PGOFF_TX_RING) < 0) ||
+	    ring_map(p, q, &q->fq, "fill", &off.fr, fill_n, sizeof(uint64_t),
+		     XDP_UMEM_PGOFF_FILL_RING) < 0 ||
+	    ring_map(p, q, &q->cq, "completion", &off.cr, comp_n, sizeof(uint64_t),
+		     XDP_UMEM_PGOFF_COMPLETION_RING) < 0)
+		return -1;
+	/* every fill chunk goes to the kernel */
+	for (i = 0; i < q->nfill; i++)
+		*xaddr(&q->fq, q->fq.cprod + i) = (uint64_t)(q->fill0 + i) << pv->chunk_shift;
+	q->fq.cprod += q->nfill;
+	st_rel(q->fq.prod, q->fq.cprod);
+
+	memset(&sxdp, 0, sizeof(sxdp));
+	sxdp.sxdp_family = AF_XDP;
+	sxdp.sxdp_flags = bind_flags;
+	sxdp.sxdp_ifindex = (uint32_t)p->ifindex;
+	sxdp.sxdp_queue_id = (uint32_t)q->qid;
+	/* a socket closed just before (by us or a previous run) frees its hold on
+	 * the queue from a kernel workqueue: EBUSY for a few ms; wait up to 1 s */
+	for (i = 0; bind(q->fd, (struct sockaddr *)&sxdp, sizeof(sxdp)) < 0; i++) {
+		e = errno;
+		if (e == EBUSY && i < 100) {
+			usleep(10000);
+			continue;
+		}
+		return nmt_err(p, e, "%s: cannot bind an AF_XDP socket to queue %d: %s", p->ifname,
+			       q->qid, e == EBUSY ? "the queue is taken by another AF_XDP socket "
+			       "(another nm or XDP application?)" : strerror(e));
+	}
+	return 0;
+}
+
+/* every queue's socket, trying the best bind flags first */
+static int xdp_sockets(struct nmt_port *p, struct xdp_priv *pv, uint32_t tx_n, uint32_t rx_n,
+		       uint32_t fill_n, uint32_t comp_n, int allow_zc, int allow_copy,
+		       int want_sg)
+{
+	uint16_t tries[8];
+	int nt = 0, t, z;
+	unsigned i;
+
+	for (z = allow_zc ? 0 : 1; z < (allow_copy ? 2 : 1); z++) {
+		uint16_t mode = z == 0 ? XDP_ZEROCOPY : XDP_COPY;
+
+		if (want_sg)
+			tries[nt++] = mode | XDP_USE_NEED_WAKEUP | XDP_USE_SG;
+		tries[nt++] = mode | XDP_USE_NEED_WAKEUP;
+	}
+	if (allow_copy)
+		tries[nt++] = XDP_COPY; /* Linux < 5.4: no need_wakeup */
+	for (t = 0; t < nt; t++) {
+		for (i = 0; i < pv->nq; i++)
+			if (xq_open(p, pv, &pv->q[i], tx_n, rx_n, fill_n, comp_n, tries[t]) < 0)
+				break;
+		if (i == pv->nq)
+			break;
+		{
+			int e = errno;
+			unsigned j;
+
+			for (j = 0; j <= i && j < pv->nq; j++)
+				xq_close(&pv->q[j]);
+			errno = e;
+			/* only "this mode is not supported" is worth another try */
+			if (e != EOPNOTSUPP && e != EINVAL && e != EPROTONOSUPPORT)
+				return -1;
+			if (t + 1 == nt)
+				return -1;
+		}
+	}
+	pv->zc = (tries[t] & XDP_ZEROCOPY) != 0;
+	pv->need_wakeup = (tries[t] & XDP_USE_NEED_WAKEUP) != 0;
+	pv->sg = (tries[t] & XDP_USE_SG) != 0;
+	if (pv->zc) {
+		/* bind may fall back silently on old kernels: ask */
+		struct xdp_options o;
+		socklen_t ol = sizeof(o);
+
+		if (getsockopt(pv->q[0].fd, SOL_XDP, XDP_OPTIONS, &o, &ol) == 0)
+			pv->zc = (o.flags & XDP_OPTIONS_ZEROCOPY) != 0;
+	}
+	/* copy mode: let one sendto() move a whole ring instead of 32 frames */
+	pv->budget = XDP_TX_BATCH;
+	if (!pv->zc && tx_n > XDP_TX_BATCH) {
+		uint32_t b = tx_n;
+
+		for (i = 0; i < pv->nq; i++)
+			if (setsockopt(pv->q[i].fd, SOL_XDP, XDP_MAX_TX_SKB_BUDGET, &b,
+				       sizeof(b)) < 0)
+				break;
+		if (i == pv->nq)
+			pv->budget = (int)b;
+	}
+	return 0;
+}
+
+static uint32_t pow2_up(uint32_t v)
+{
+	uint32_t n = 1;
+
+	while (n < v && n < (1u << 30))
+		n <<= 1;
+	return n;
+}
+
+int nmt_xdp_open(struct nmt_port *p, const struct nmt_open_req *req);
+
+int nmt_xdp_open(struct nmt_port *p, const struct nmt_open_req *req)
+{
+	const char *ifname = req->ifname;
+	int has_tx = !(req->flags & NMT_OPEN_RX_ONLY), has_rx = !(req->flags & NMT_OPEN_TX_ONLY);
+	uint32_t tx_n = pow2_up(req->tx_slots ? req->tx_slots : 1024);
+	uint32_t rx_n = pow2_up(req->rx_slots ? req->rx_slots : 1024);
+	uint32_t fill_n, comp_n, chunk, maxframe, user_bufs, nfill, i;
+	struct xdp_priv *pv;
+	int want_sg = 0;
+	size_t o;
+
+	if (nmt_if_query(p, ifname) < 0)
+		return -1;
+	if (!has_tx && !has_rx)
+		return nmt_err(p, EINVAL, "%s: a port cannot be both tx-only and rx-only", ifname);
+	if ((req->mode & ~(uint32_t)NMT_XDP_MODES) ||
+	    (req->mode & (NMT_XDP_NATIVE | NMT_XDP_GENERIC)) == (NMT_XDP_NATIVE | NMT_XDP_GENERIC) ||
+	    (req->mode & (NMT_XDP_COPY | NMT_XDP_ZEROCOPY)) == (NMT_XDP_COPY | NMT_XDP_ZEROCOPY))
+		return nmt_err(p, EINVAL, "%s: AF_XDP mode 0x%x unknown (0 auto, or 1 native, "
+			       "2 generic, plus 4 copy, 8 zero-copy)", ifname, req->mode);
+	if (req->queue < -1)
+		return nmt_err(p, EINVAL, "%s: bad queue %d", ifname, req->queue);
+	if (tx_n < 2 || rx_n < 2 || tx_n > 65536 || rx_n > 65536)
+		return nmt_err(p, EINVAL, "%s: AF_XDP rings have 2 to 65536 slots (asked for %u tx, "
+			       "%u rx)", ifname, req->tx_slots, req->rx_slots);
+	/* frames up to MTU + Ethernet header + one VLAN tag, after 256 bytes of headroom */
+	maxframe = (uint32_t)(p->mtu > 0 ? p->mtu : 1500) + 18;
+	if (req->buf_size) {
+		if (req->buf_size != 2048 && req->buf_size != 4096)
+			return nmt_err(p, EINVAL, "%s: AF_XDP buffers are 2048 or 4096 bytes (the "
+				       "UMEM chunk size), not %u", ifname, req->buf_size);
+		chunk = req->buf_size;
+	} else {
+		chunk = maxframe + XDP_HEADROOM <= 2048 ? 2048 : 4096;
+	}
+	if (has_rx && maxframe + XDP_HEADROOM > chunk)
+		want_sg = 1; /* frames longer than a chunk arrive in pieces (Linux >= 6.6) */
+
+	pv = calloc(1, sizeof(*pv));
+	if (!pv)
+		return nmt_err(p, ENOMEM, "%s: out of memory", ifname);
+	pv->map_fd = pv->prog_fd = pv->link_fd = pv->ep_fd = -1;
+	for (i = 0; i < NMT_MAX_RINGS; i++)
+		pv->q[i].fd = -1;
+	p->priv = pv;
+	p->ops = &xdp_ops; /* from here on a failed open is cleaned up by xdp_close */
+	pv->has_tx = has_tx;
+	pv->has_rx = has_rx;
+	pv->chunk = chunk;
+	pv->chunk_shift = chunk == 2048 ? 11 : 12;
+
+	p->num_queues = xdp_num_queues(p, ifname);
+	if (req->queue >= p->num_queues)
+		return nmt_err(p, EINVAL, "%s: queue %d does not exist (the interface has %d "
+			       "queue%s: 0-%d)", ifname, req->queue, p->num_queues,
+			       p->num_queues > 1 ? "s" : "", p->num_queues - 1);
+	if (req->queue < 0 && p->num_queues > NMT_MAX_RINGS)
+		return nmt_err(p, EINVAL, "%s: the interface has %d queues, an AF_XDP port opens at "
+			       "most %d: open one queue (%s-N)", ifname, p->num_queues,
+			       NMT_MAX_RINGS, ifname);
+	p->queue = req->queue;
+	pv->nq = req->queue < 0 ? (unsigned)p->num_queues : 1;
+	for (i = 0; i < pv->nq; i++)
+		pv->q[i].qid = req->queue < 0 ? (int)i : req->queue;
+
+	/* buffers: the user's (one per slot), then each queue's fill chunks */
+	fill_n = has_rx ? rx_n : XDP_SMALL_RING;
+	comp_n = has_tx ? tx_n : XDP_SMALL_RING;
+	nfill = has_rx ? fill_n : 0;
+	if (nmt_rings_alloc(p, has_tx ? pv->nq : 0, has_rx ? pv->nq : 0, tx_n, rx_n, chunk,
+			    pv->nq * nfill) < 0)
+		return -1;
+	user_bufs = p->num_bufs - pv->nq * nfill;
+	pv->umem_size = (uint64_t)p->num_bufs * chunk;
+	p->num_bufs = user_bufs; /* fill chunks are the backend's */
+	for (i = 0; i < pv->nq; i++) {
+		pv->q[i].fill0 = user_bufs + i * nfill;
+		pv->q[i].nfill = nfill;
+	}
+	if (has_tx) {
+		pv->owner = malloc((size_t)user_bufs * sizeof(*pv->owner));
+		if (!pv->owner)
+			return nmt_err(p, ENOMEM, "%s: out of memory", ifname);
+		memset(pv->owner, 0xff, (size_t)user_bufs * sizeof(*pv->owner));
+		for (i = 0; i < pv->nq; i++) {
+			pv->q[i].post_slot = calloc(tx_n, sizeof(uint32_t));
+			pv->q[i].cdone = calloc(tx_n, 1);
+			if (!pv->q[i].post_slot || !pv->q[i].cdone)
+				return nmt_err(p, ENOMEM, "%s: out of memory", ifname);
+		}
+	}
+
+	/* the program first (frames pass until a socket is in the map), then the sockets */
+	if (has_rx && xdp_attach(p, pv, req->mode) < 0)
+		return -1;
+	if (xdp_sockets(p, pv, has_tx ? tx_n : 0, has_rx ? rx_n : 0, fill_n, comp_n,
+			(has_rx && pv->native) || (req->mode & NMT_XDP_ZEROCOPY),
+			!(req->mode & NMT_XDP_COPY), want_sg) < 0)
+		return -1;
+	if ((req->mode & NMT_XDP_ZEROCOPY) && !pv->zc)
+		return nmt_err(p, EOPNOTSUPP, "%s: the driver has no AF_XDP zero-copy mode "
+			       "(veth and generic XDP never do); drop the zero-copy-only mode",
+			       ifname);
+	if (has_rx) {
+		for (i = 0; i < pv->nq; i++) {
+			union bpf_attr a;
+			uint32_t key = (uint32_t)pv->q[i].qid, val = (uint32_t)pv->q[i].fd;
+
+			memset(&a, 0, sizeof(a));
+			a.map_fd = (uint32_t)pv->map_fd;
+			a.key = (uint64_t)(uintptr_t)&key;
+			a.value = (uint64_t)(uintptr_t)&val;
+			a.flags = BPF_ANY;
+			if (sys_bpf(BPF_MAP_UPDATE_ELEM, &a, sizeof(a)) < 0)
+				return nmt_err(p, errno, "%s: cannot put the socket of queue %u in "
+					       "the XSKMAP: %s", ifname, key, strerror(errno));
+		}
+	}
+
+	/* one pollable fd: the socket itself, or an epoll set of all of them */
+	if (pv->nq == 1) {
+		p->fd = pv->q[0].fd;
+		p->poll_rx = POLLIN;
+		p->poll_tx = POLLOUT;
+	} else {
+		pv->ep_fd = epoll_create1(EPOLL_CLOEXEC);
+		if (pv->ep_fd < 0)
+			return nmt_err(p, errno, "%s: epoll_create1: %s", ifname, strerror(errno));
+		for (i = 0; i < pv->nq; i++) {
+			struct epoll_event e = { .events = 0, .data.u32 = i };
+
+			if (epoll_ctl(pv->ep_fd, EPOLL_CTL_ADD, pv->q[i].fd, &e) < 0)
+				return nmt_err(p, errno, "%s: epoll_ctl: %s", ifname,
+					       strerror(errno));
+		}
+		p->fd = pv->ep_fd;
+		p->poll_rx = POLLIN;
+		p->poll_tx = POLLIN;
+	}
+
+	p->backend = "xdp";
+	snprintf(p->mem_id, sizeof(p->mem_id), "xdp:%s:%d:%p", ifname, (int)getpid(),
+		 (void *)p->region);
+	o = detail_add(p, 0, "AF_XDP");
+	if (has_rx)
+		o = detail_add(p, o, ", XDP %s", pv->native ? "native" : "generic");
+	else
+		o = detail_add(p, o, ", tx only (no XDP program)");
+	if (!has_tx)
+		o = detail_add(p, o, ", rx only");
+	o = detail_add(p, o, ", %s%s%s", pv->zc ? "zero-copy" : "copy",
+		       pv->need_wakeup ? ", need_wakeup" : "", pv->sg ? ", multi-buffer" : "");
+	if (pv->nq == 1)
+		o = detail_add(p, o, ", queue %d", pv->q[0].qid);
+	else
+		o = detail_add(p, o, ", queues 0-%u", pv->nq - 1);
+	if (has_rx && want_sg && !pv->sg)
+		o = detail_add(p, o, ", rx frames over %u bytes dropped", chunk - XDP_HEADROOM);
+	if (has_rx && !pv->native && pv->natif_err[0])
+		detail_add(p, o, " (native XDP: %s)", pv->natif_err);
+	return 0;
+}
