@@ -343,9 +343,17 @@ static void ring_bounds(int ring, uint32_t n, uint32_t *first, uint32_t *last)
 	*last = ring < 0 ? n : (uint32_t)ring + 1;
 }
 
-/* count frames and bytes in slots [from, to) */
-static void account(struct nmt_ring *r, uint32_t from, uint32_t to, uint64_t *pk, uint64_t *by)
+/* count frames and bytes in slots [from, to); fixed_len: every slot is one such frame */
+static void account_slots(struct nmt_ring *r, uint32_t from, uint32_t to, uint64_t *pk,
+			  uint64_t *by, uint32_t fixed_len)
 {
+	if (fixed_len) {
+		uint64_t n = to >= from ? to - from : to + r->num_slots - from;
+
+		*pk += n;
+		*by += n * fixed_len;
+		return;
+	}
 	while (from != to) {
 		struct nmt_slot *sl = nmt_slot(r, from);
 
@@ -367,6 +375,7 @@ int nmt_gen_tx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct nmt
 	uint64_t queued = 0, idle_since = 0, start, end_at = 0, pk = 0, by = 0;
 	double ns_per_pkt = g->pps > 0 ? 1e9 / g->pps : 0;
 	uint8_t *scratch = NULL;
+	uint32_t fixed_len;
 	int rc = 0;
 
 	ring_bounds(ring, p->num_tx_rings, &first, &last);
@@ -377,6 +386,7 @@ int nmt_gen_tx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct nmt
 		frag = p->buf_size;
 	if (gstate_init(p, &s, g) < 0)
 		return -1;
+	fixed_len = s.simple && g->ntpl == 1 && s.max_len <= frag ? s.max_len : 0;
 	if (s.max_len > frag) {
 		scratch = malloc(s.max_len);
 		if (!scratch) {
@@ -431,9 +441,30 @@ int nmt_gen_tx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct nmt
 					rc = -1;
 					goto out;
 				}
-				account(r, before, p->txk[ri].hwcur, &moved_pk, &moved_by);
+				account_slots(r, before, p->txk[ri].hwcur, &moved_pk, &moved_by, fixed_len);
 				before = p->txk[ri].hwcur;
 				space = nmt_ring_space(r);
+			}
+			if (fixed_len) {
+				/* one template, nothing varies: buffers keep it, only a slot
+				 * whose buffer was swapped is written again */
+				uint32_t m = space < budget ? space : budget;
+
+				for (uint32_t k = 0; k < m; k++) {
+					struct nmt_slot *sl = nmt_slot(r, h);
+
+					if (__builtin_expect(sl->flags != 0, 0)) {
+						if (sl->flags & NMT_NS_BUF_CHANGED)
+							memcpy(nmt_buf(r, sl->buf_idx), g->tpl + g->tpl_off[0],
+							       fixed_len);
+						sl->flags = 0;
+					}
+					if (sl->len != fixed_len)
+						sl->len = (uint16_t)fixed_len;
+					h = nmt_ring_next(r, h);
+				}
+				n = m;
+				space -= m;
 			}
 			while (n < budget && space) {
 				struct nmt_slot *sl = nmt_slot(r, h);
@@ -488,7 +519,7 @@ int nmt_gen_tx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct nmt
 				rc = -1;
 				goto out;
 			}
-			account(r, before, p->txk[ri].hwcur, &moved_pk, &moved_by);
+			account_slots(r, before, p->txk[ri].hwcur, &moved_pk, &moved_by, fixed_len);
 		}
 		if (moved_pk) {
 			pk += moved_pk;
@@ -512,7 +543,7 @@ out:
 		if (nmt_port_flush(p, 2000) < 0 && errno != ETIMEDOUT)
 			rc = -1;
 		for (ri = first; ri < last; ri++)
-			account(p->tx_rings[ri], before[ri], p->txk[ri].hwcur, &pk, &by);
+			account_slots(p->tx_rings[ri], before[ri], p->txk[ri].hwcur, &pk, &by, fixed_len);
 		st->pkts = pk;
 		st->bytes = by;
 	}
@@ -599,6 +630,24 @@ int nmt_gen_rx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct nmt
 			free_slots += r->num_slots - 1 - space;
 			m = space < burst ? space : burst;
 			h = r->head;
+			if (!flows) {
+				/* count only: no branch per slot */
+				uint64_t frames = 0;
+
+				if (g->count && g->count - pk < m)
+					m = (uint32_t)(g->count - pk);
+				for (uint32_t k = 0; k < m; k++) {
+					struct nmt_slot *sl = nmt_slot(r, h);
+
+					by += sl->len;
+					frames += !(sl->flags & NMT_NS_MOREFRAG);
+					in_frame = (sl->flags & NMT_NS_MOREFRAG) != 0;
+					h = nmt_ring_next(r, h);
+				}
+				pk += frames;
+				got += frames;
+				m = 0;
+			}
 			for (uint32_t k = 0; k < m; k++) {
 				struct nmt_slot *sl = nmt_slot(r, h);
 
