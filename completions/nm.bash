@@ -9,7 +9,7 @@
 _nm_spec() {
     case $1 in
         'nm')
-            _nm_subs='info'
+            _nm_subs='info pkt-gen'
             _nm_opts='--version --traceback -h --help'
             _nm_vals=' '
             ;;
@@ -17,6 +17,11 @@ _nm_spec() {
             _nm_subs=''
             _nm_opts='--admode --json -h --help'
             _nm_vals=' --admode=1 '
+            ;;
+        'nm pkt-gen')
+            _nm_subs=''
+            _nm_opts='-i --interface -f --function -n --count -t --duration -l --length --imix --mix -b --burst -4 -6 -s --src -d --dst -S --src-mac -D --dst-mac -z -Z --vlan -P --pcap -R --rate -p --threads -a --affinity -c --cpus -T --report-ms -w --wait-link -W -F --frags -M --frag-size -N -A -B -C -o -X -v --seed --flows --json --admode -h --help'
+            _nm_vals=' -i=1 --interface=1 -f=1 --function=1 -n=1 --count=1 -t=1 --duration=1 -l=1 --length=1 --mix=1 -b=1 --burst=1 -s=1 --src=1 -d=1 --dst=1 -S=1 --src-mac=1 -D=1 --dst-mac=1 --vlan=1 -P=1 --pcap=1 -R=1 --rate=1 -p=1 --threads=1 -a=1 --affinity=1 -c=1 --cpus=1 -T=1 --report-ms=1 -w=1 --wait-link=1 -F=1 --frags=1 -M=1 --frag-size=1 -C=1 -o=1 --seed=1 --flows=1 --admode=1 '
             ;;
         *)
             _nm_subs='' _nm_opts='' _nm_vals=' '
@@ -29,6 +34,10 @@ _nm_spec() {
 _nm_value() {
     case $1 in
         'nm info --admode') _nm_words 'auto native xdp packet' "$2" ;;
+        'nm pkt-gen -f'|'nm pkt-gen --function') _nm_words 'tx rx ping pong txseq rxseq' "$2" ;;
+        'nm pkt-gen -P'|'nm pkt-gen --pcap') _nm_files "$2" ;;
+        'nm pkt-gen --admode') _nm_words 'auto native xdp packet' "$2" ;;
+        'nm pkt-gen #0') _nm_words 'tx rx ping pong txseq rxseq' "$2" ;;
     esac
 }
 

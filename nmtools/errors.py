@@ -23,6 +23,13 @@ class PortSpecError(NmError, ValueError):
         super().__init__(message, errno_)
 
 
+class UsageError(NmError, ValueError):
+    """Settings that cannot work together (exit status 2, like a bad option)."""
+
+    def __init__(self, message: str, errno_: int = errno.EINVAL) -> None:
+        super().__init__(message, errno_)
+
+
 class NetmapUnavailable(NmError):
     """Something needs the netmap kernel module, which is not loaded."""
 

@@ -39,7 +39,7 @@ cli.add_command(pktgen)
 
 def _global_opts() -> set[str]:
     """The root command's option names (--help, -h, --version, --traceback ...)."""
-    ctx = click.Context(cli)
+    ctx = click.Context(cli, **cli.context_settings)
     return {o for p in cli.get_params(ctx) for o in (*p.opts, *p.secondary_opts)}
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import click
 
 from nmtools.cli.common import admode_option, reports_errors
-from nmtools.pktgen import Config, Function, run
+from nmtools.pktgen import Config, Function, Sizes, run
 from nmtools.pktgen import parse as P
+from nmtools.pktgen.packets import min_frame
 
 FUNCTIONS = [f.value for f in Function]
 
@@ -64,14 +65,8 @@ def _conf_suffix(text: str) -> str:
     metavar="BYTES",
     help="Frame size without CRC (60); 64-1518 or given twice: random per packet.",
 )
-@click.option(
-    "--imix",
-    is_flag=False,
-    flag_value="simple",
-    default=None,
-    metavar="[MIX]",
-    help="Sizes from a mix: 7:4:1 of 60/590/1514 bytes, or SIZE:WEIGHT,...",
-)
+@click.option("--imix", is_flag=True, help="Sizes from the simple IMIX: 7:4:1 of 60/590/1514.")
+@click.option("--mix", metavar="SIZE:WEIGHT,...", help="Sizes from your own mix: 64:7,594:4.")
 @click.option(
     "-b",
     "--burst",
@@ -167,7 +162,7 @@ def _conf_suffix(text: str) -> str:
     default=0,
     help="pkt-gen option bits (64 dump, 512 -z, 1024 -Z, 2048 -A).",
 )
-@click.option("-X", "dump", is_flag=True, help="Hexdump packets (not available yet).")
+@click.option("-X", "dump", is_flag=True, help="Hexdump every packet (first 128 bytes).")
 @click.option("-v", "verbose", count=True, help="More start-up detail.")
 @click.option("--seed", type=int, help="Random seed (printed, so a run can be repeated).")
 @click.option(
@@ -188,8 +183,6 @@ def pktgen(func: str | None, function: str | None, **o: object) -> None:
     for bit, what in O_UNSUPPORTED.items():
         if opts & bit:
             raise P.OptionError(f"-o {opts}: {what} is not supported by nmtools")
-    if o["dump"] or opts & O_DUMP:
-        raise P.OptionError("-X: hexdump is not available yet; use tcpdump on the peer")
     if func and function and func != function:
         raise P.OptionError(f"function given twice: '{func}' and -f {function}")
     fn = Function(func or function or "rx")
@@ -199,7 +192,14 @@ def pktgen(func: str | None, function: str | None, **o: object) -> None:
     port = str(o["port"])
     if o["conf"]:
         port += _conf_suffix(str(o["conf"]))
-    sizes = P.parse_sizes(list(o["lengths"]), o["imix"])  # type: ignore[call-overload]
+    if o["imix"] and o["mix"]:
+        raise P.OptionError("--imix and --mix together: choose one")
+    imix: bool | str = str(o["mix"]) if o["mix"] else bool(o["imix"])
+    sizes = P.parse_sizes(list(o["lengths"]), imix, imix_option="--mix" if o["mix"] else "--imix")
+    if not o["lengths"] and not imix:  # pkt-gen's 60 bytes, or the least these headers need
+        probe = Config(port="", function=fn, ipv6=ipv6, vlan=o["vlan"])  # type: ignore[arg-type]
+        least = max(P.DEFAULT_SIZE, min_frame(probe))
+        sizes = Sizes(least, least)
     src = P.parse_endpoint(str(o["src"]), ipv6=ipv6, option="-s") if o["src"] else None
     dst = P.parse_endpoint(str(o["dst"]), ipv6=ipv6, option="-d") if o["dst"] else None
     cfg = Config(
@@ -234,6 +234,8 @@ def pktgen(func: str | None, function: str | None, **o: object) -> None:
         json=bool(o["as_json"]),
         admode=o["admode"],  # type: ignore[arg-type]
         flows=int(o["flows"]),  # type: ignore[call-overload]
+        dump=bool(o["dump"]) or bool(opts & O_DUMP),
+        verbose=int(o["verbose"]),  # type: ignore[call-overload]
     )
     result = run(cfg)
     if result.summary.settings.get("interrupted"):

@@ -133,6 +133,8 @@ struct gstate {
 	uint32_t max_len;
 };
 
+static inline void advance(struct gstate *s);
+
 static int gstate_init(struct nmt_port *p, struct gstate *s, const struct nmt_gen *g)
 {
 	memset(s, 0, sizeof(*s));
@@ -160,6 +162,8 @@ static int gstate_init(struct nmt_port *p, struct gstate *s, const struct nmt_ge
 	s->vary_len = g->len_n > 0;
 	s->mark = g->mark_off >= 0;
 	s->simple = !s->vary_addr && !s->vary_len && !s->mark;
+	if (g->rand_src || g->rand_dst)
+		advance(s); /* random from the first packet on */
 	s->pay_off = (uint32_t)g->l4_off + 8;
 	if (s->pay_off > g->tpl_len[0])
 		return nmt_err(p, EINVAL, "template shorter than its headers");
@@ -301,6 +305,32 @@ static uint32_t gen_frame(struct gstate *s, uint8_t *buf, int fresh, uint32_t se
 	return len;
 }
 
+/* ---- -X: copies for the UI thread to print -------------------------------- */
+
+static void dump_slot(struct nmt_dump *d, struct nmt_ring *r, uint32_t i)
+{
+	struct nmt_slot *sl = nmt_slot(r, i);
+	struct nmt_dump_entry *e = &d->e[d->widx % NMT_DUMP_ENTRIES];
+	uint32_t n = sl->len < NMT_DUMP_BYTES ? sl->len : NMT_DUMP_BYTES;
+
+	e->seq = 0; /* being written */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	e->len = sl->len;
+	e->slot = i;
+	e->buf_idx = sl->buf_idx;
+	e->flags = sl->flags;
+	e->ring = r->ringid;
+	memcpy(e->data, nmt_buf(r, sl->buf_idx), n);
+	__atomic_store_n(&e->seq, d->widx + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&d->widx, d->widx + 1, __ATOMIC_RELEASE);
+}
+
+static void dump_range(struct nmt_dump *d, struct nmt_ring *r, uint32_t from, uint32_t to)
+{
+	for (; from != to; from = nmt_ring_next(r, from))
+		dump_slot(d, r, from);
+}
+
 /* ---- waiting ------------------------------------------------------------- */
 
 static int idle_wait(struct nmt_port *p, int events, uint64_t *since)
@@ -376,6 +406,7 @@ int nmt_gen_tx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct nmt
 	double ns_per_pkt = g->pps > 0 ? 1e9 / g->pps : 0;
 	uint8_t *scratch = NULL;
 	uint32_t fixed_len;
+	uint64_t batch_ts = 0;
 	int rc = 0;
 
 	ring_bounds(ring, p->num_tx_rings, &first, &last);
@@ -431,6 +462,7 @@ int nmt_gen_tx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct nmt
 		}
 		if (g->count && g->count - queued < budget)
 			budget = (uint32_t)(g->count - queued);
+		batch_ts = s.mark ? (now ? now : nmt_now_ns()) : 0; /* txseq: when the batch left */
 		for (ri = first; ri < last && budget; ri++) {
 			struct nmt_ring *r = p->tx_rings[ri];
 			uint32_t before = p->txk[ri].hwcur, h = r->head, n = 0;
@@ -476,6 +508,7 @@ int nmt_gen_tx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct nmt
 
 					flow = g->flow_base + (uint32_t)(k % g->flows);
 					seq = (uint32_t)(k / g->flows);
+					ts = batch_ts;
 				}
 				if (!scratch) {
 					int fresh = (sl->flags & NMT_NS_BUF_CHANGED) != 0;
@@ -512,6 +545,8 @@ int nmt_gen_tx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct nmt
 				}
 				n++;
 			}
+			if (run->dump)
+				dump_range(run->dump, r, r->head, h);
 			r->head = r->cur = h;
 			queued += n;
 			budget -= n;
@@ -630,6 +665,8 @@ int nmt_gen_rx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct nmt
 			free_slots += r->num_slots - 1 - space;
 			m = space < burst ? space : burst;
 			h = r->head;
+			if (run->dump)
+				dump_range(run->dump, r, h, nmt_ring_add(r, h, m));
 			if (!flows) {
 				/* count only: no branch per slot */
 				uint64_t frames = 0;

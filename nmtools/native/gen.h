@@ -23,6 +23,25 @@ struct nmt_seq_stats {
 	uint64_t seq_too_low;  /* arrivals below the expected number */
 };
 
+#define NMT_DUMP_ENTRIES 256
+#define NMT_DUMP_BYTES 128
+
+/* a copy of a packet's first bytes for -X; the UI thread prints what it finds */
+struct nmt_dump_entry {
+	uint64_t seq;      /* packet number + 1 once written (0: empty) */
+	uint32_t len;      /* the frame's length */
+	uint32_t slot;     /* ring slot */
+	uint32_t buf_idx;
+	uint16_t flags;
+	uint16_t ring;
+	uint8_t data[NMT_DUMP_BYTES];
+};
+
+struct nmt_dump {
+	uint64_t widx; /* entries written so far (entry i at e[i % NMT_DUMP_ENTRIES]) */
+	struct nmt_dump_entry e[NMT_DUMP_ENTRIES];
+};
+
 /* struct nmt_run - what one worker publishes (read by the UI thread). */
 struct nmt_run {
 	struct nmt_stats st;
@@ -32,6 +51,7 @@ struct nmt_run {
 	uint32_t min_space;  /* rx: fewest free slots seen */
 	uint32_t _pad;
 	uint64_t sent;       /* ping: requests sent */
+	struct nmt_dump *dump; /* -X: where packets are copied (NULL: off) */
 };
 
 /* the generator's settings (filled by Python, read-only for the loop) */

@@ -120,6 +120,23 @@ struct nmt_hist {
 struct nmt_seq_stats {
 	uint64_t dropped, out_of_order, dup, seq_too_high, seq_too_low;
 };
+#define NMT_DUMP_ENTRIES ...
+#define NMT_DUMP_BYTES ...
+struct nmt_dump_entry {
+	uint64_t seq;
+	uint32_t len;
+	uint32_t slot;
+	uint32_t buf_idx;
+	uint16_t flags;
+	uint16_t ring;
+	uint8_t data[];
+	...;
+};
+struct nmt_dump {
+	uint64_t widx;
+	struct nmt_dump_entry e[];
+	...;
+};
 struct nmt_run {
 	struct nmt_stats st;
 	struct nmt_hist lat;
@@ -127,6 +144,7 @@ struct nmt_run {
 	struct nmt_seq_stats seq;
 	uint32_t min_space;
 	uint64_t sent;
+	struct nmt_dump *dump;
 	...;
 };
 struct nmt_gen {

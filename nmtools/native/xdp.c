@@ -737,7 +737,8 @@ static uint32_t xdp_attached_prog(int ifindex, uint8_t *mode)
 		struct nlmsghdr nh;
 		struct ifinfomsg ifi;
 	} req;
-	static char buf[32768];
+	const size_t bufsize = 32768;
+	char *buf;
 	struct nlmsghdr *nh;
 	uint32_t id = 0;
 	ssize_t n;
@@ -747,6 +748,11 @@ static uint32_t xdp_attached_prog(int ifindex, uint8_t *mode)
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	if (fd < 0)
 		return 0;
+	buf = malloc(bufsize);
+	if (!buf) {
+		close(fd);
+		return 0;
+	}
 	memset(&req, 0, sizeof(req));
 	req.nh.nlmsg_len = sizeof(req);
 	req.nh.nlmsg_type = RTM_GETLINK;
@@ -754,11 +760,7 @@ static uint32_t xdp_attached_prog(int ifindex, uint8_t *mode)
 	req.nh.nlmsg_seq = 1;
 	req.ifi.ifi_family = AF_UNSPEC;
 	req.ifi.ifi_index = ifindex;
-	if (send(fd, &req, sizeof(req), 0) < 0) {
-		close(fd);
-		return 0;
-	}
-	n = recv(fd, buf, sizeof(buf), 0);
+	n = send(fd, &req, sizeof(req), 0) < 0 ? -1 : recv(fd, buf, bufsize, 0);
 	close(fd);
 	for (nh = (struct nlmsghdr *)buf; n > 0 && NLMSG_OK(nh, (size_t)n);
 	     nh = NLMSG_NEXT(nh, n)) {
@@ -785,6 +787,7 @@ static uint32_t xdp_attached_prog(int ifindex, uint8_t *mode)
 			}
 		}
 	}
+	free(buf);
 	return id;
 }
 
@@ -821,7 +824,7 @@ static int xdp_attach(struct nmt_port *p, struct xdp_priv *pv, uint32_t mode)
 		{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_redirect_map },
 		{ .code = BPF_JMP | BPF_EXIT },
 	};
-	static char log[16384];
+	char *log;
 	union bpf_attr a;
 	int e, frags;
 
@@ -862,19 +865,24 @@ static int xdp_attach(struct nmt_port *p, struct xdp_priv *pv, uint32_t mode)
 		if (e == EPERM || e == EACCES)
 			return perm_error(p, e, "loading the XDP program");
 		/* again with the verifier's log */
-		a.log_buf = (uint64_t)(uintptr_t)log;
-		a.log_size = sizeof(log);
-		a.log_level = 1;
-		log[0] = 0;
-		pv->prog_fd = (int)sys_bpf(BPF_PROG_LOAD, &a, sizeof(a));
+		log = calloc(1, 65536);
+		if (log) {
+			a.log_buf = (uint64_t)(uintptr_t)log;
+			a.log_size = 65536;
+			a.log_level = 1;
+			pv->prog_fd = (int)sys_bpf(BPF_PROG_LOAD, &a, sizeof(a));
+		}
 		if (pv->prog_fd < 0) {
-			char *nl = strchr(log, '\n');
+			char *nl = log ? strchr(log, '\n') : NULL;
 
 			if (nl)
 				*nl = 0;
-			return nmt_err(p, e, "%s: the kernel refused the XDP program: %s%s%s",
-				       p->ifname, strerror(e), log[0] ? ": " : "", log);
+			nmt_err(p, e, "%s: the kernel refused the XDP program: %s%s%s", p->ifname,
+				strerror(e), log && log[0] ? ": " : "", log ? log : "");
+			free(log);
+			return -1;
 		}
+		free(log);
 	}
 
 	memset(&a, 0, sizeof(a));
@@ -1117,7 +1125,7 @@ int nmt_xdp_open(struct nmt_port *p, const struct nmt_open_req *req)
 	uint32_t rx_n = pow2_up(req->rx_slots ? req->rx_slots : 1024);
 	uint32_t fill_n, comp_n, chunk, maxframe, user_bufs, nfill, i;
 	struct xdp_priv *pv;
-	int want_sg = 0;
+	int need_sg;
 	size_t o;
 
 	if (nmt_if_query(p, ifname) < 0)
@@ -1144,8 +1152,9 @@ int nmt_xdp_open(struct nmt_port *p, const struct nmt_open_req *req)
 	} else {
 		chunk = maxframe + XDP_HEADROOM <= 2048 ? 2048 : 4096;
 	}
-	if (has_rx && maxframe + XDP_HEADROOM > chunk)
-		want_sg = 1; /* frames longer than a chunk arrive in pieces (Linux >= 6.6) */
+	/* multi-buffer (Linux >= 6.6): frames longer than a chunk arrive in pieces,
+	 * and NS_MOREFRAG frames go out as one; without it they are dropped */
+	need_sg = has_rx && maxframe + XDP_HEADROOM > chunk;
 
 	pv = calloc(1, sizeof(*pv));
 	if (!pv)
@@ -1162,9 +1171,12 @@ int nmt_xdp_open(struct nmt_port *p, const struct nmt_open_req *req)
 
 	p->num_queues = xdp_num_queues(p, ifname);
 	if (req->queue >= p->num_queues)
-		return nmt_err(p, EINVAL, "%s: queue %d does not exist (the interface has %d "
-			       "queue%s: 0-%d)", ifname, req->queue, p->num_queues,
-			       p->num_queues > 1 ? "s" : "", p->num_queues - 1);
+		return p->num_queues == 1 ?
+			nmt_err(p, EINVAL, "%s: queue %d does not exist (the interface has one "
+				"queue: 0)", ifname, req->queue) :
+			nmt_err(p, EINVAL, "%s: queue %d does not exist (the interface has %d "
+				"queues: 0-%d)", ifname, req->queue, p->num_queues,
+				p->num_queues - 1);
 	if (req->queue < 0 && p->num_queues > NMT_MAX_RINGS)
 		return nmt_err(p, EINVAL, "%s: the interface has %d queues, an AF_XDP port opens at "
 			       "most %d: open one queue (%s-N)", ifname, p->num_queues,
@@ -1206,7 +1218,7 @@ int nmt_xdp_open(struct nmt_port *p, const struct nmt_open_req *req)
 		return -1;
 	if (xdp_sockets(p, pv, has_tx ? tx_n : 0, has_rx ? rx_n : 0, fill_n, comp_n,
 			(has_rx && pv->native) || (req->mode & NMT_XDP_ZEROCOPY),
-			!(req->mode & NMT_XDP_COPY), want_sg) < 0)
+			!(req->mode & NMT_XDP_COPY), 1) < 0)
 		return -1;
 	if ((req->mode & NMT_XDP_ZEROCOPY) && !pv->zc)
 		return nmt_err(p, EOPNOTSUPP, "%s: the driver has no AF_XDP zero-copy mode "
@@ -1265,7 +1277,7 @@ int nmt_xdp_open(struct nmt_port *p, const struct nmt_open_req *req)
 		o = detail_add(p, o, ", queue %d", pv->q[0].qid);
 	else
 		o = detail_add(p, o, ", queues 0-%u", pv->nq - 1);
-	if (has_rx && want_sg && !pv->sg)
+	if (need_sg && !pv->sg)
 		o = detail_add(p, o, ", rx frames over %u bytes dropped", chunk - XDP_HEADROOM);
 	if (has_rx && !pv->native && pv->natif_err[0])
 		detail_add(p, o, " (native XDP: %s)", pv->natif_err);

@@ -105,3 +105,4 @@ class Config:
     json: bool = False
     admode: str | None = None
     flows: int = 1  # txseq/rxseq: number of flows carrying their own sequence
+    verbose: int = 0  # -v: print the port's details at start-up

@@ -12,7 +12,7 @@ from typing import Any
 
 from nmtools import _bindings as B
 from nmtools import ui
-from nmtools.errors import NmError
+from nmtools.errors import NmError, UsageError
 from nmtools.pktgen import packets
 from nmtools.pktgen.config import Config, Endpoint, Function
 from nmtools.pktgen.parse import default_endpoints
@@ -40,6 +40,16 @@ class Result:
         return ui.format_summary(self.summary)
 
 
+def hexdump(data: bytes) -> list[str]:
+    """pkt-gen's -X rows: offset, 16 bytes in hex, the printable ones as text."""
+    out = []
+    for off in range(0, len(data), 16):
+        chunk = data[off : off + 16]
+        text = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
+        out.append(f"{off:5d}: {' '.join(f'{b:02x}' for b in chunk):<47}  {text}")
+    return out
+
+
 class Worker:
     """One C loop on one ring, in a thread (cffi releases the GIL for the call)."""
 
@@ -55,6 +65,11 @@ class Worker:
             cpu,
         )
         self.run: Any = B.ffi.new("struct nmt_run *")
+        self.dump: Any = None
+        self.dump_read = 0
+        if cfg.dump:
+            self.dump = B.ffi.new("struct nmt_dump *")
+            self.run.dump = self.dump
         self.error: BaseException | None = None
         # set when the C loop has returned; Thread.is_alive() is not trusted for this, as a
         # join() interrupted by Ctrl-C can leave it saying False while the thread still runs
@@ -83,6 +98,30 @@ class Worker:
     def cancel(self) -> None:
         self.run.st.cancel = 1
 
+    def dump_lines(self) -> list[str]:
+        """-X: the packets the C loop copied since the last call, as pkt-gen prints them."""
+        if self.dump is None:
+            return []
+        n = B.lib.NMT_DUMP_ENTRIES
+        widx = int(self.dump.widx)
+        lines: list[str] = []
+        if widx - self.dump_read > n:
+            lines.append(f"... {widx - self.dump_read - n} packets not shown (-X keeps {n})")
+            self.dump_read = widx - n
+        while self.dump_read < widx:
+            e = self.dump.e[self.dump_read % n]
+            if int(e.seq) != self.dump_read + 1:  # overwritten meanwhile
+                self.dump_read += 1
+                continue
+            data = bytes(B.ffi.buffer(e.data, min(int(e.len), B.lib.NMT_DUMP_BYTES)))
+            lines.append(
+                f"ring {int(e.ring)} cur {int(e.slot):5d} [buf {int(e.buf_idx):6d} flags "
+                f"0x{int(e.flags):04x} len {int(e.len):5d}]"
+            )
+            lines += hexdump(data)
+            self.dump_read += 1
+        return lines
+
     def sample(self, t: float) -> ui.Sample:
         st = self.run.st
         return ui.Sample(
@@ -98,35 +137,60 @@ def _hist_buckets(h: Any) -> list[tuple[float, int]]:
     ]
 
 
-def _cpu_for(cfg: Config, i: int) -> int | None:
-    """-a A (-c C): thread i on CPU A + i, rotating over C CPUs (all of them by default)."""
+def _cpus_for(cfg: Config) -> list[int | None]:
+    """-a A [-c C]: thread i on CPU A + i (wrapping over C CPUs from A when -c is given).
+
+    pkt-gen pins to CPU (A + i) % C with C = 1 by default, so `-a 3` alone lands on CPU 0;
+    here `-a 3` means CPU 3.
+    """
     if cfg.affinity is None:
-        return None
+        return [None] * cfg.threads
     allowed = sorted(os.sched_getaffinity(0))
-    n = cfg.cpus or len(allowed)
-    return (
-        allowed[(allowed.index(cfg.affinity) + i) % n]
-        if cfg.affinity in allowed
-        else (cfg.affinity + i) % (os.cpu_count() or 1)
-    )
+    span = cfg.cpus or cfg.threads
+    cpus = [cfg.affinity + (i % span) for i in range(cfg.threads)]
+    bad = sorted({c for c in cpus if c not in allowed})
+    if bad:
+        raise UsageError(
+            f"-a {cfg.affinity}{f' -c {cfg.cpus}' if cfg.cpus else ''} -p {cfg.threads}: "
+            f"CPU {', '.join(map(str, bad))} is not available (this process may use "
+            f"{_cpulist(allowed)})"
+        )
+    return list(cpus)
+
+
+def _cpulist(cpus: list[int]) -> str:
+    out, start = [], None
+    for i, c in enumerate(cpus):
+        if start is None:
+            start = c
+        if i + 1 == len(cpus) or cpus[i + 1] != c + 1:
+            out.append(str(start) if start == c else f"{start}-{c}")
+            start = None
+    return ",".join(out)
 
 
 def _check_settings(cfg: Config, port: Port) -> None:
     if cfg.function in (Function.PING, Function.PONG) and cfg.threads > 1:
-        raise NmError(
-            f"-f {cfg.function.value} runs one thread, not -p {cfg.threads}", errno.EINVAL
+        raise UsageError(f"-f {cfg.function.value} runs one thread, not -p {cfg.threads}")
+    if cfg.pcap and cfg.function != Function.TX:
+        raise UsageError(
+            f"-P only works with -f tx (the file's packets are sent as they are; "
+            f"{cfg.function.value} needs its own frames)"
         )
-    if cfg.pcap and not cfg.function.sends:
-        raise NmError("-P only applies to senders (-f tx)", errno.EINVAL)
+    if cfg.function == Function.TXSEQ and cfg.threads * cfg.flows > packets.MAX_FLOWS:
+        raise UsageError(
+            f"-p {cfg.threads} x --flows {cfg.flows}: at most {packets.MAX_FLOWS} flows in all"
+        )
     if cfg.pcap or not cfg.function.sends:
         return
     shortest = packets.min_frame(cfg)
     smallest = min(s for s, _ in cfg.sizes.mix) if cfg.sizes.mix else cfg.sizes.min
     if smallest < shortest:
-        raise NmError(
-            f"-l {smallest}: too short for the headers of these settings (at least {shortest} "
-            f"bytes{' with the sequence/timestamp mark' if shortest > 46 else ''})",
-            errno.EINVAL,
+        marked = cfg.function in (Function.TXSEQ, Function.PING)
+        what = ("IPv6" if cfg.ipv6 else "IPv4") + (" + VLAN" if cfg.vlan is not None else "")
+        raise UsageError(
+            f"-l {smallest}: too short for {what}/UDP"
+            f"{' and the 16-byte sequence mark' if marked else ''} (at least {shortest} bytes)"
         )
 
 
@@ -174,10 +238,9 @@ def _open_ports(cfg: Config) -> list[Port]:
                 hint = (
                     " (ask a pipe for more with @conf:rings=N)" if first.backend == "pipe" else ""
                 )
-                raise NmError(
+                raise UsageError(
                     f"-p {cfg.threads}: {cfg.port} has {rings} {kind} ring(s), one "
-                    f"per thread is needed{hint}",
-                    errno.EINVAL,
+                    f"per thread is needed{hint}"
                 )
         return ports
     except BaseException:
@@ -211,6 +274,7 @@ def run(cfg: Config, reporter: ui.Reporter | None = None) -> Result:
         per_pps = total_pps / cfg.threads if total_pps else 0.0
         if per_pps:  # >= ~1000 batches a second keeps the rate smooth within every second
             burst = max(1, min(burst, int(per_pps / 1000)))
+        cpus = _cpus_for(cfg)
         for i in range(cfg.threads):
             count = cfg.count // cfg.threads + (1 if i < cfg.count % cfg.threads else 0)
             if cfg.count and not count:
@@ -233,7 +297,7 @@ def run(cfg: Config, reporter: ui.Reporter | None = None) -> Result:
             ring = 0 if len(ports) > 1 else i
             if cfg.threads == 1:
                 ring = -1  # all rings
-            workers.append(Worker(i, wport, ring, plan, cfg, _cpu_for(cfg, i)))
+            workers.append(Worker(i, wport, ring, plan, cfg, cpus[i]))
         info = _start_info(cfg, port, seed, src_mac, total_pps, burst)
         lines = info.pop("lines")
         if not cfg.json:
@@ -243,6 +307,9 @@ def run(cfg: Config, reporter: ui.Reporter | None = None) -> Result:
             )
             for line in lines:
                 rep.echo(line)
+            if cfg.verbose:
+                for k, v in port.info().items():
+                    rep.log(f"{k:<10} {v}")
         wait = cfg.wait_link if cfg.wait_link is not None else (2.0 if port.ifname else 0.0)
         _wait_link(port, wait)
         t0 = time.monotonic()
@@ -291,6 +358,9 @@ def _supervise(cfg: Config, workers: list[Worker], rep: ui.Reporter) -> bool:
         try:
             for w in workers:
                 w.finished.wait(max(0.0, min(0.05, next_t - time.monotonic())))
+            for w in workers:
+                for line in w.dump_lines():
+                    rep.echo(line)
             if time.monotonic() >= next_t:
                 rep.update(_sample(workers))
                 next_t += interval
@@ -298,6 +368,9 @@ def _supervise(cfg: Config, workers: list[Worker], rep: ui.Reporter) -> bool:
             interrupted = True
             for w in workers:
                 w.cancel()
+    for w in workers:
+        for line in w.dump_lines():
+            rep.echo(line)
     return interrupted
 
 

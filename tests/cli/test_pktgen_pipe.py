@@ -205,7 +205,11 @@ def test_bad_inputs_are_one_line_errors(nm, shm, tmp_path):
         (["-R", "10xpps"], "unknown unit"),
         (["-s", "10.0.0.300"], "not an IPv4 address"),
         (["-l", "70000"], "16..65535"),
-        (["-l", "30"], "too short for the headers"),
+        (["-l", "30"], "too short for IPv4/UDP (at least 42 bytes)"),
+        (["-6", "-l", "60"], "too short for IPv6/UDP (at least 62 bytes)"),
+        (["-a", "4096"], "CPU 4096 is not available"),
+        (["--imix", "--mix", "60:1"], "choose one"),
+        (["--mix", "60:x"], "--mix"),
         (["-P", str(bad)], "not a readable pcap"),
         (["-P", str(tmp_path / "missing.pcap")], "No such file"),
         (["-p", "2"], "1 tx ring(s)"),
@@ -263,3 +267,35 @@ def test_sigterm_stops_like_ctrl_c(nm, shm):
     assert rx.returncode == 130 and "Traceback" not in err
     assert "Received nothing." in out
     assert os.listdir(shm) == []
+
+
+def test_txseq_with_a_pcap_is_a_usage_error(nm, shm):
+    r = nm.run("pkt-gen", "txseq", "-i", "netmap:u{1", "-P", "/etc/hostname")
+    assert r.returncode == 2 and "-P only works with -f tx" in r.stderr
+
+
+def test_ipv6_default_size_fits_the_headers(nm, shm):
+    r = nm.run("pkt-gen", "tx", "-i", "null", "-6", "-n", "10", "--json")
+    assert r.returncode == 0, r.stderr
+    assert nm.summary(r.stdout)["bytes_each"] == 62
+
+
+def test_imix_mixes_sizes(nm, shm):
+    r = nm.run("pkt-gen", "tx", "-i", "null", "--imix", "-n", "120000", "--seed", "3", "--json")
+    s = nm.summary(r.stdout)
+    mean = (7 * 60 + 4 * 590 + 1514) / 12
+    assert abs(s["bytes"] / s["pkts"] - mean) / mean < 0.02
+
+
+def test_dump_prints_each_packet(nm, shm):
+    r = nm.run("pkt-gen", "tx", "-i", "null", "-n", "3", "-X", "-l", "64")
+    assert r.returncode == 0, r.stderr
+    heads = [x for x in r.stdout.splitlines() if x.startswith("ring 0 cur")]
+    assert len(heads) == 3 and "len    64]" in heads[0]
+    assert "    0: ff ff ff ff ff ff" in r.stdout
+    assert "   48: " in r.stdout
+
+
+def test_verbose_shows_the_port(nm, shm):
+    r = nm.run("pkt-gen", "tx", "-i", "null", "-n", "1", "-v")
+    assert "tx_slots   1024" in r.stderr and "backend    null" in r.stderr
