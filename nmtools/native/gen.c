@@ -407,6 +407,7 @@ int nmt_gen_tx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct nmt
 	uint8_t *scratch = NULL;
 	uint32_t fixed_len;
 	uint64_t batch_ts = 0;
+	uint32_t min_batch = 1;
 	int rc = 0;
 
 	ring_bounds(ring, p->num_tx_rings, &first, &last);
@@ -431,6 +432,11 @@ int nmt_gen_tx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct nmt
 		for (uint32_t j = 0; j < r->num_slots; j++)
 			nmt_slot(r, j)->flags |= NMT_NS_BUF_CHANGED;
 	}
+	if (ns_per_pkt > 0) {
+		double m = g->pps * 10e-6;
+
+		min_batch = m < 1 ? 1 : (m > burst ? burst : (uint32_t)m);
+	}
 	start = nmt_now_ns();
 	st->t_start_ns = start;
 	if (g->duration_ns)
@@ -446,17 +452,28 @@ int nmt_gen_tx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct nmt
 		if (end_at && now >= end_at)
 			break;
 		if (ns_per_pkt > 0) {
+			/* leave when the batch's last packet is due: batches of up to
+			 * 10 us of traffic keep system calls few and the spacing fine */
 			uint64_t due = start + (uint64_t)((double)queued * ns_per_pkt);
+			uint64_t go = start + (uint64_t)((double)(queued + min_batch - 1) * ns_per_pkt);
 			uint64_t allowed;
 
-			if (due > now) {
+			if (go > now) {
 				if (end_at && due >= end_at)
 					break;
-				sleep_until(due);
+				sleep_until(go);
 				now = nmt_now_ns();
 			}
-			nmt_hist_add(&run->gap, now - due);
+			nmt_hist_add(&run->gap, now - go);
 			allowed = (uint64_t)((double)(now - start) / ns_per_pkt) + 1;
+			if (end_at) { /* exactly rate x duration, not a batch more */
+				uint64_t all = (uint64_t)((double)g->duration_ns / ns_per_pkt + 0.5);
+
+				if (allowed > all)
+					allowed = all;
+				if (allowed <= queued)
+					break;
+			}
 			if (allowed - queued < budget)
 				budget = (uint32_t)(allowed - queued);
 		}
