@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import errno
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from types import TracebackType
@@ -134,6 +136,16 @@ def resolve(name: str, admode: str | None = None) -> tuple[PortSpec | None, Requ
     )
 
 
+_OPEN: weakref.WeakSet[Port] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    """Ports left open at exit are closed, so pipes are cleaned up as after close()."""
+    for port in list(_OPEN):
+        port.close()
+
+
 class Port:
     """An open port: rings in C, counts and identity in Python.
 
@@ -146,6 +158,7 @@ class Port:
         self.request = req
         self.handle = handle
         self.admode = req.admode
+        _OPEN.add(self)
 
     # ---- identity and geometry -------------------------------------------------
     def _h(self) -> Any:
