@@ -22,7 +22,7 @@ def _show_port(d: dict[str, object]) -> None:
     rows = [
         ("port", d["port"]),
         ("backend", f"{d['backend']}" + (f" ({d['detail']})" if d["detail"] else "")),
-        ("admode", d["admode"]),
+        ("admode", f"{d['admode']}" + (f" ({d['admode_note']})" if d.get("admode_note") else "")),
     ]
     if d["ifname"] and d["backend"] != "pipe":
         q = "all" if d["queue"] is None else d["queue"]

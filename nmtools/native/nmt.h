@@ -215,6 +215,7 @@ int nmt_recv(struct nmt_port *p, uint8_t *out, size_t cap, uint32_t *lens, uint3
 int nmt_null_open(struct nmt_port *p, const struct nmt_open_req *req);
 int nmt_pipe_open(struct nmt_port *p, const struct nmt_open_req *req);
 int nmt_packet_open(struct nmt_port *p, const struct nmt_open_req *req);
+int nmt_xdp_open(struct nmt_port *p, const struct nmt_open_req *req);
 
 /* helpers shared by backends (port.c) */
 int nmt_rings_alloc(struct nmt_port *p, uint32_t ntx, uint32_t nrx, uint32_t tx_slots,

@@ -77,6 +77,9 @@ int nmt_port_open(struct nmt_port *p, const struct nmt_open_req *req)
 	case NMT_KIND_PACKET:
 		rc = nmt_packet_open(p, req);
 		break;
+	case NMT_KIND_XDP:
+		rc = nmt_xdp_open(p, req);
+		break;
 	default:
 		return nmt_err(p, EINVAL, "unknown port kind %d", req->kind);
 	}

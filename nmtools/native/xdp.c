@@ -1136,7 +1136,6 @@ static uint32_t pow2_up(uint32_t v)
 	return n;
 }
 
-int nmt_xdp_open(struct nmt_port *p, const struct nmt_open_req *req);
 
 int nmt_xdp_open(struct nmt_port *p, const struct nmt_open_req *req)
 {

@@ -223,16 +223,22 @@ def _wait_link(port: Port, seconds: float) -> None:
 
 def _open_ports(cfg: Config) -> list[Port]:
     """One port shared by the threads (one ring each), or one port per thread (AF_PACKET tx)."""
-    first = open_port(cfg.port, admode=cfg.admode)
+    direction = {
+        Function.TX: "tx",
+        Function.TXSEQ: "tx",
+        Function.RX: "rx",
+        Function.RXSEQ: "rx",
+    }.get(cfg.function)
+    first = open_port(cfg.port, admode=cfg.admode, direction=direction)
     ports = [first]
     try:
         rings = first.num_tx_rings if cfg.function.sends else first.num_rx_rings
         if cfg.function == Function.PONG:
             rings = min(first.num_tx_rings, first.num_rx_rings)
         if cfg.threads > rings:
-            if first.backend == "packet" and cfg.function.sends:
+            if first.backend in ("packet", "xdp") and cfg.function.sends:
                 for _ in range(cfg.threads - 1):
-                    ports.append(open_port(cfg.port, admode=cfg.admode))
+                    ports.append(open_port(cfg.port, admode=first.admode, direction=direction))
             else:
                 kind = "tx" if cfg.function.sends else "rx"
                 hint = (
@@ -303,7 +309,7 @@ def run(cfg: Config, reporter: ui.Reporter | None = None) -> Result:
         if not cfg.json:
             rep.log(
                 f"interface is {cfg.port}: backend {port.backend}, admode {port.admode}, "
-                f"seed {seed}"
+                f"seed {seed}" + (f" ({port.admode_note})" if port.admode_note else "")
             )
             for line in lines:
                 rep.echo(line)

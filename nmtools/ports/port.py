@@ -6,17 +6,18 @@ import atexit
 import errno
 import weakref
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any
 
 from nmtools import _bindings as B
-from nmtools.errors import NetmapUnavailable, NotSupported, PortSpecError, error_for
+from nmtools.errors import NetmapUnavailable, NmError, NotSupported, PortSpecError, error_for
 from nmtools.ports import admode as admode_mod
 from nmtools.ports.pipes import pipe_path
 from nmtools.ports.spec import Mode, PortSpec, parse_port
 
 NULL_NAMES = ("null", "netmap:null")
+XDP_RX_SLOTS = 8192
 MAX_FRAME = 65535
 
 
@@ -36,6 +37,7 @@ class Request:
     rx_rings: int = 0
     tx_slots: int = 0
     rx_slots: int = 0
+    auto: bool = False  # the adapter mode was chosen, not forced (a failed AF_XDP falls back)
 
 
 def _open_flags(spec: PortSpec) -> int:
@@ -77,8 +79,13 @@ def _refuse_unsupported(spec: PortSpec, carrier: str, instead: str) -> None:
         )
 
 
-def resolve(name: str, admode: str | None = None) -> tuple[PortSpec | None, Request]:
-    """Parse `name` and decide what carries it. Raises PortSpecError / NmError."""
+def resolve(
+    name: str, admode: str | None = None, direction: str | None = None
+) -> tuple[PortSpec | None, Request]:
+    """Parse `name` and decide what carries it. Raises PortSpecError / NmError.
+
+    `direction` ("tx", "rx" or None for both) lets `auto` pick the faster NIC backend.
+    """
     if name in NULL_NAMES:
         return None, Request(kind=B.lib.NMT_KIND_NULL, admode="-")
     try:
@@ -120,19 +127,27 @@ def resolve(name: str, admode: str | None = None) -> tuple[PortSpec | None, Requ
             flags=_open_flags(spec),
             **_geometry(spec),
         )
-    mode = admode_mod.resolve(admode)
+    if spec.tx_only and direction is None:
+        direction = "tx"
+    mode = admode_mod.resolve(admode, direction)
+    carrier = "AF_XDP" if mode == "xdp" else "AF_PACKET"
     _refuse_unsupported(
-        spec, "AF_PACKET", f"open netmap:{spec.name} (all queues) or netmap:{spec.name}-N"
+        spec, carrier, f"open netmap:{spec.name} (all queues) or netmap:{spec.name}-N"
     )
     geo = _geometry(spec)
+    rx_slots = geo["rx_slots"]
+    if mode == "xdp" and not rx_slots:
+        # the kernel buffers only as many frames as the fill ring has slots
+        rx_slots = XDP_RX_SLOTS
     return spec, Request(
-        kind=B.lib.NMT_KIND_PACKET,
+        kind=B.lib.NMT_KIND_XDP if mode == "xdp" else B.lib.NMT_KIND_PACKET,
         admode=mode,
         ifname=spec.name,
         queue=spec.ring if spec.mode == Mode.ONE_NIC and spec.ring is not None else -1,
         flags=_open_flags(spec),
         tx_slots=geo["tx_slots"],
-        rx_slots=geo["rx_slots"],
+        rx_slots=rx_slots,
+        auto=admode_mod.requested(admode) == "auto",
     )
 
 
@@ -158,6 +173,7 @@ class Port:
         self.request = req
         self.handle = handle
         self.admode = req.admode
+        self.admode_note = ""  # why auto settled for less than it wanted, if it did
         _OPEN.add(self)
 
     # ---- identity and geometry -------------------------------------------------
@@ -253,6 +269,7 @@ class Port:
             "spec": str(self.spec) if self.spec else self.name,
             "backend": self.backend,
             "admode": self.admode,
+            "admode_note": self.admode_note or None,
             "ifname": self.ifname or None,
             "queue": self.queue,
             "num_queues": self.num_queues or None,
@@ -356,9 +373,28 @@ def _events(rx: bool, tx: bool) -> int:
     return (B.lib.NMT_WAIT_RX if rx else 0) | (B.lib.NMT_WAIT_TX if tx else 0)
 
 
-def open_port(name: str, *, admode: str | None = None) -> Port:
-    """Open a port by its netmap name (`netmap:eth0`, `eth0-1`, `netmap:p{1`, `null` ...)."""
-    spec, req = resolve(name, admode)
+def open_port(name: str, *, admode: str | None = None, direction: str | None = None) -> Port:
+    """Open a port by its netmap name (`netmap:eth0`, `eth0-1`, `netmap:p{1`, `null` ...).
+
+    `admode` forces how a NIC is reached (auto, native, xdp, packet; default
+    $NMTOOLS_ADMODE or auto); `direction` ("tx" or "rx") tells auto what the port is for.
+    """
+    spec, req = resolve(name, admode, direction)
+    try:
+        return _open(name, spec, req)
+    except NmError as e:
+        if not (req.auto and req.kind == B.lib.NMT_KIND_XDP):
+            raise
+        # auto mode: AF_XDP could not be had here (kernel, permissions, a program of
+        # someone else's); AF_PACKET still works. Say so in the port's admode.
+        port = _open(
+            name, spec, replace(req, kind=B.lib.NMT_KIND_PACKET, admode="packet", rx_slots=0)
+        )
+        port.admode_note = f"AF_XDP unavailable: {e}"
+        return port
+
+
+def _open(name: str, spec: PortSpec | None, req: Request) -> Port:
     h = B.new_port()
     creq = B.ffi.new("struct nmt_open_req *")
     creq.kind = req.kind
