@@ -59,7 +59,7 @@ def delivered(v: VethPair, secs: float, *cmd: str, cpu: int = 0) -> float:
     return (v.counter(v.b, "nmb") - before) / secs / 1e6
 
 
-def nm_tx(v: VethPair, size: int, secs: float) -> float:
+def nm_tx(v: VethPair, size: int, secs: float, admode: str = "auto") -> float:
     return delivered(
         v,
         secs,
@@ -77,6 +77,8 @@ def nm_tx(v: VethPair, size: int, secs: float) -> float:
         "-w",
         "0",
         "--json",
+        "--admode",
+        admode,
     )
 
 
@@ -123,7 +125,8 @@ def scapy_tx(v: VethPair, size: int, n: int) -> float:
     return (v.counter(v.b, "nmb") - before) / float(out.strip()) / 1e6
 
 
-def nm_rx(v: VethPair, size: int, secs: float) -> tuple[float, float]:
+def nm_rx(v: VethPair, size: int, secs: float, admode: str = "auto") -> tuple[float, float]:
+    """nm rx (this admode) while nm tx (auto) floods: Mpps delivered to user space, loss."""
     rx = v.popen(
         v.b,
         *NM,
@@ -134,11 +137,14 @@ def nm_rx(v: VethPair, size: int, secs: float) -> tuple[float, float]:
         "-w",
         "0",
         "-t",
-        str(secs + 1),
+        str(secs + 2),
         "--json",
+        "--admode",
+        admode,
         cpu=1,
     )
-    time.sleep(1.0)
+    assert rx.stdout is not None
+    rx.stdout.readline()  # the "start" record: the sink is listening
     k0 = v.counter(v.b, "nmb")
     tx = v.popen(
         v.a,
@@ -162,7 +168,7 @@ def nm_rx(v: VethPair, size: int, secs: float) -> tuple[float, float]:
     kernel = v.counter(v.b, "nmb") - k0
     out, _ = rx.communicate(timeout=secs + 60)
     s = summary(out)
-    return s["pps"] / 1e6, (1 - s["pkts"] / kernel) if kernel else 0.0
+    return s["pkts"] / secs / 1e6, (1 - s["pkts"] / kernel) if kernel else 0.0
 
 
 SRC_MAC = "02:00:00:00:00:01"
@@ -257,34 +263,53 @@ def main() -> None:
         f"\nveth pair in namespaces: Mpps delivered to the peer, median of {args.runs} runs "
         f"of {args.seconds:g} s (Scapy: {args.scapy_packets} packets)"
     )
-    print(
-        f"{'frame':>5} {'nm tx':>7} {'trafgen':>8} {'tcpreplay':>9} {'scapy':>7} "
-        f"{'nm/trafgen':>10} {'nm/tcpreplay':>12} {'nm/scapy':>9} {'nm rx':>7} {'rx loss':>8}"
-    )
+    modes = ("auto", "xdp", "packet")
+    tx_rows, rx_rows = [], []
     try:
         for size in (60, 1514):
             cfg, pcap = write_inputs(size, d)
             # interleaved, so a slow minute of this shared machine hits every tool alike
-            runs: dict[str, list[float]] = {"nm": [], "trafgen": [], "tcpreplay": []}
+            runs: dict[str, list[float]] = {k: [] for k in (*modes, "trafgen", "tcpreplay")}
             for _ in range(args.runs):
-                runs["nm"].append(nm_tx(v, size, args.seconds))
+                for m in modes:
+                    runs[m].append(nm_tx(v, size, args.seconds, m))
                 if have["trafgen"]:
                     runs["trafgen"].append(trafgen(v, size, args.seconds, cfg))
                 if have["tcpreplay"]:
                     runs["tcpreplay"].append(tcpreplay(v, size, args.seconds, pcap))
-            ours, tg, tr = med(runs["nm"]), med(runs["trafgen"]), med(runs["tcpreplay"])
-            sc = (
+            m_ = {k: med(x) for k, x in runs.items()}
+            m_["scapy"] = (
                 med([scapy_tx(v, size, args.scapy_packets) for _ in range(min(args.runs, 3))])
                 if have["scapy"]
                 else float("nan")
             )
-            rx = [nm_rx(v, size, args.seconds) for _ in range(args.runs)]
-            r, loss = med([x[0] for x in rx]), med([x[1] for x in rx])
-            print(
-                f"{size:>5} {fmt(ours):>7} {fmt(tg):>8} {fmt(tr):>9} {fmt(sc):>7} "
-                f"{ratio(ours, tg):>10} {ratio(ours, tr):>12} {ratio(ours, sc):>9} "
-                f"{fmt(r):>7} {loss:>8.2%}"
+            tx_rows.append((size, m_))
+            rx: dict[str, list[tuple[float, float]]] = {m: [] for m in modes}
+            for _ in range(args.runs):
+                for m in modes:
+                    rx[m].append(nm_rx(v, size, args.seconds, m))
+            rx_rows.append(
+                (size, {m: (med([a for a, _ in x]), med([b for _, b in x])) for m, x in rx.items()})
             )
+        print(
+            f"{'frame':>5} {'nm auto':>8} {'nm xdp':>7} {'nm pkt':>7} {'trafgen':>8} "
+            f"{'tcpreplay':>9} {'scapy':>7} {'xdp/trafgen':>11} {'xdp/pkt':>8} "
+            f"{'auto/best':>9} {'nm/scapy':>9}"
+        )
+        for size, m_ in tx_rows:
+            best = max(m_["xdp"], m_["packet"])
+            print(
+                f"{size:>5} {fmt(m_['auto']):>8} {fmt(m_['xdp']):>7} {fmt(m_['packet']):>7} "
+                f"{fmt(m_['trafgen']):>8} {fmt(m_['tcpreplay']):>9} {fmt(m_['scapy']):>7} "
+                f"{ratio(m_['xdp'], m_['trafgen']):>11} {ratio(m_['xdp'], m_['packet']):>8} "
+                f"{ratio(m_['auto'], best):>9} {ratio(m_['auto'], m_['scapy']):>9}"
+            )
+        print(
+            "\nnm rx while nm tx floods the link: Mpps received (loss against the kernel's count)"
+        )
+        print(f"{'frame':>5} " + " ".join(f"{'rx ' + m:>20}" for m in modes))
+        for size, r in rx_rows:
+            print(f"{size:>5} " + " ".join(f"{fmt(r[m][0]):>11} ({r[m][1]:>6.2%})" for m in modes))
     finally:
         v.close()
         sh("rm", "-rf", d)
