@@ -21,7 +21,6 @@
 #define MARK_MAGIC 0x6e6d /* "nm" */
 #define MAX_FLOWS 65536
 #define WAIT_MS 100
-#define SPIN_NS 50000
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -333,24 +332,6 @@ static void dump_range(struct nmt_dump *d, struct nmt_ring *r, uint32_t from, ui
 
 /* ---- waiting ------------------------------------------------------------- */
 
-static int idle_wait(struct nmt_port *p, int events, uint64_t *since)
-{
-	uint64_t now = nmt_now_ns();
-
-	if (!*since)
-		*since = now;
-	if (now - *since < 2000) {
-		__builtin_ia32_pause();
-		return 0;
-	}
-	if (now - *since < SPIN_NS) {
-		sched_yield();
-		return 0;
-	}
-	*since = 0;
-	return nmt_port_wait(p, events, WAIT_MS) < 0 ? -1 : 0;
-}
-
 static void sleep_until(uint64_t t)
 {
 	uint64_t now = nmt_now_ns();
@@ -364,7 +345,7 @@ static void sleep_until(uint64_t t)
 		nanosleep(&ts, NULL);
 	}
 	while (nmt_now_ns() < t)
-		__builtin_ia32_pause();
+		nmt_cpu_relax();
 }
 
 static void ring_bounds(int ring, uint32_t n, uint32_t *first, uint32_t *last)
@@ -581,7 +562,7 @@ int nmt_gen_tx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct nmt
 			if (++st->events % 256 == 0)
 				st->t_end_ns = nmt_now_ns();
 			idle_since = 0;
-		} else if (budget && idle_wait(p, NMT_WAIT_TX, &idle_since) < 0) {
+		} else if (budget && nmt_idle(p, NMT_WAIT_TX, &idle_since) < 0) {
 			rc = -1;
 			goto out;
 		}
@@ -742,7 +723,7 @@ int nmt_gen_rx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct nmt
 			if (g->idle_stop_ms > 0 && last_pkt &&
 			    now - last_pkt >= (uint64_t)g->idle_stop_ms * 1000000)
 				break;
-			if (idle_wait(p, NMT_WAIT_RX, &idle_since) < 0) {
+			if (nmt_idle(p, NMT_WAIT_RX, &idle_since) < 0) {
 				rc = -1;
 				goto out;
 			}
@@ -824,7 +805,7 @@ int nmt_gen_ping(struct nmt_port *p, const struct nmt_gen *g, struct nmt_run *ru
 		}
 		if (n == 0) {
 			st->drops++; /* "ouch, cannot send" */
-			if (idle_wait(p, NMT_WAIT_TX, &idle_since) < 0) {
+			if (nmt_idle(p, NMT_WAIT_TX, &idle_since) < 0) {
 				rc = -1;
 				break;
 			}
@@ -990,7 +971,7 @@ int nmt_gen_pong(struct nmt_port *p, const struct nmt_gen *g, struct nmt_run *ru
 		} else {
 			if (g->duration_ns && nmt_now_ns() - start >= g->duration_ns)
 				break;
-			if (idle_wait(p, NMT_WAIT_RX, &idle_since) < 0) {
+			if (nmt_idle(p, NMT_WAIT_RX, &idle_since) < 0) {
 				rc = -1;
 				break;
 			}

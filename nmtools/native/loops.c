@@ -10,33 +10,7 @@
 
 #include "nmt.h"
 
-#define WAIT_MS 100 /* how long a wait may last before cancel is checked again */
-#define SPIN_NS 50000 /* poll the rings this long before going to sleep */
-#define PAUSE_NS 2000 /* of which this long without giving up the CPU */
 #define CLOCK_EVERY 256 /* read the clock every this many busy passes */
-
-/*
- * idle - called when a pass moved nothing. Spins for a short while (a peer
- * that is about to move something costs no system call), then sleeps on the
- * port. Returns 0 or -1.
- */
-static int idle(struct nmt_port *p, int events, uint64_t *idle_since)
-{
-	uint64_t now = nmt_now_ns();
-
-	if (*idle_since == 0)
-		*idle_since = now;
-	if (now - *idle_since < PAUSE_NS) {
-		__builtin_ia32_pause();
-		return 0;
-	}
-	if (now - *idle_since < SPIN_NS) {
-		sched_yield(); /* lets a peer on this CPU run */
-		return 0;
-	}
-	*idle_since = 0;
-	return nmt_port_wait(p, events, WAIT_MS) < 0 ? -1 : 0;
-}
 
 static void ring_range(int ring, uint32_t n, uint32_t *first, uint32_t *last)
 {
@@ -138,7 +112,7 @@ int nmt_run_tx(struct nmt_port *p, int ring, const uint8_t *frame, uint32_t len,
 			if (++st->events % CLOCK_EVERY == 0)
 				st->t_end_ns = nmt_now_ns();
 			idle_since = 0;
-		} else if (idle(p, NMT_WAIT_TX, &idle_since) < 0) {
+		} else if (nmt_idle(p, NMT_WAIT_TX, &idle_since) < 0) {
 			rc = -1;
 			goto out;
 		}
@@ -220,7 +194,7 @@ int nmt_run_rx(struct nmt_port *p, int ring, uint64_t count, uint32_t batch,
 		} else {
 			if (idle_since == 0 && got)
 				st->t_end_ns = nmt_now_ns(); /* ~ the last packet */
-			if (idle(p, NMT_WAIT_RX, &idle_since) < 0) {
+			if (nmt_idle(p, NMT_WAIT_RX, &idle_since) < 0) {
 				rc = -1;
 				goto out;
 			}

@@ -76,6 +76,16 @@ struct nmt_ring {
 	uint64_t ts_ns;       /* (k) time of the last rxsync that got packets */
 };
 
+/* a polite busy-wait step */
+static inline void nmt_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
 static inline struct nmt_slot *nmt_slot(struct nmt_ring *r, uint32_t i)
 {
 	return (struct nmt_slot *)((char *)r + r->slot_ofs) + i;
@@ -202,6 +212,7 @@ static inline int nmt_rxsync(struct nmt_port *p, unsigned ring)
 int nmt_port_arm(struct nmt_port *p, int events);
 void nmt_port_disarm(struct nmt_port *p, int events);
 int nmt_port_wait(struct nmt_port *p, int events, int timeout_ms);
+int nmt_idle(struct nmt_port *p, int events, uint64_t *since);
 int nmt_port_tx_pending(struct nmt_port *p);
 int nmt_port_flush(struct nmt_port *p, int timeout_ms);
 
@@ -222,6 +233,13 @@ int nmt_rings_alloc(struct nmt_port *p, uint32_t ntx, uint32_t nrx, uint32_t tx_
 		    uint32_t rx_slots, uint32_t buf_size, uint32_t extra_bufs);
 void nmt_rings_free(struct nmt_port *p);
 int nmt_if_query(struct nmt_port *p, const char *ifname);
+struct nmt_if_queues {
+	int rx, tx;  /* queue counts */
+	int is_veth; /* veth records rx queues differently (see packet.c) */
+};
+void nmt_if_queues(struct nmt_port *p, const char *ifname, struct nmt_if_queues *q);
+size_t nmt_detail_add(struct nmt_port *p, size_t o, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 uint64_t nmt_now_ns(void);
 
 /*

@@ -459,50 +459,6 @@ static const struct nmt_ops pkt_ops = {
 	.close = pkt_close,
 };
 
-/* rx queues of the interface: ethtool channels, else sysfs, else 1 */
-static int pkt_num_queues(struct nmt_port *p, const char *ifname, int *is_veth)
-{
-	struct ethtool_channels ch;
-	struct ethtool_drvinfo di;
-	struct ifreq ifr;
-	char path[128];
-	struct dirent *de;
-	DIR *d;
-	FILE *f;
-	int n = 0, idx = -1;
-
-	memset(&ifr, 0, sizeof(ifr));
-	memcpy(ifr.ifr_name, ifname, strnlen(ifname, IFNAMSIZ - 1));
-	memset(&di, 0, sizeof(di));
-	di.cmd = ETHTOOL_GDRVINFO;
-	ifr.ifr_data = (void *)&di;
-	*is_veth = ioctl(p->fd, SIOCETHTOOL, &ifr) == 0 && strcmp(di.driver, "veth") == 0;
-	memset(&ch, 0, sizeof(ch));
-	ch.cmd = ETHTOOL_GCHANNELS;
-	ifr.ifr_data = (void *)&ch;
-	if (ioctl(p->fd, SIOCETHTOOL, &ifr) == 0 && ch.rx_count + ch.combined_count > 0)
-		return (int)(ch.rx_count + ch.combined_count);
-	/* sysfs shows the namespace it was mounted in: check it is ours */
-	snprintf(path, sizeof(path), "/sys/class/net/%s/ifindex", ifname);
-	f = fopen(path, "re");
-	if (f) {
-		if (fscanf(f, "%d", &idx) != 1)
-			idx = -1;
-		fclose(f);
-	}
-	if (idx != p->ifindex)
-		return 1;
-	snprintf(path, sizeof(path), "/sys/class/net/%s/queues", ifname);
-	d = opendir(path);
-	if (!d)
-		return 1;
-	while ((de = readdir(d)))
-		if (strncmp(de->d_name, "rx-", 3) == 0)
-			n++;
-	closedir(d);
-	return n > 0 ? n : 1;
-}
-
 /* keep only the frames of rx queue q (see the top of the file for the value) */
 static int pkt_queue_filter(struct nmt_port *p, int q, int is_veth)
 {
@@ -518,22 +474,6 @@ static int pkt_queue_filter(struct nmt_port *p, int q, int is_veth)
 		return nmt_err(p, errno, "%s: cannot attach the queue %d filter: %s", p->ifname,
 			       q, strerror(errno));
 	return 0;
-}
-
-/* append to p->detail from offset o; returns the new end */
-static size_t __attribute__((format(printf, 3, 4)))
-detail_add(struct nmt_port *p, size_t o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (o >= sizeof(p->detail) - 1)
-		return o;
-	va_start(ap, fmt);
-	n = vsnprintf(p->detail + o, sizeof(p->detail) - o, fmt, ap);
-	va_end(ap);
-	o += n > 0 ? (size_t)n : 0;
-	return o < sizeof(p->detail) ? o : sizeof(p->detail) - 1;
 }
 
 static int pkt_setup_rx(struct nmt_port *p, struct pkt_priv *pv)
@@ -603,7 +543,13 @@ int nmt_packet_open(struct nmt_port *p, const struct nmt_open_req *req)
 	p->priv = pv;
 	p->ops = &pkt_ops; /* from here on a failed open is cleaned up by pkt_close */
 
-	p->num_queues = pkt_num_queues(p, ifname, &is_veth);
+	{
+		struct nmt_if_queues q;
+
+		nmt_if_queues(p, ifname, &q);
+		p->num_queues = q.rx;
+		is_veth = q.is_veth;
+	}
 	if (req->queue >= p->num_queues)
 		return nmt_err(p, EINVAL, "%s: queue %d does not exist (the interface has %d "
 			       "queues: 0-%d)", ifname, req->queue, p->num_queues,
@@ -662,19 +608,19 @@ int nmt_packet_open(struct nmt_port *p, const struct nmt_open_req *req)
 	p->poll_tx = POLLOUT;
 	o = 0;
 	if (has_rx)
-		o = detail_add(p, o, "TPACKET_V3 rx ring %ux%uKiB", pv->blk_nr, pv->blk_size >> 10);
+		o = nmt_detail_add(p, o, "TPACKET_V3 rx ring %ux%uKiB", pv->blk_nr, pv->blk_size >> 10);
 	else
-		o = detail_add(p, o, "no rx");
+		o = nmt_detail_add(p, o, "no rx");
 	if (has_tx)
-		o = detail_add(p, o, ", sendmmsg tx%s", bypass ? ", qdisc bypass" : "");
+		o = nmt_detail_add(p, o, ", sendmmsg tx%s", bypass ? ", qdisc bypass" : "");
 	else
-		o = detail_add(p, o, ", no tx");
+		o = nmt_detail_add(p, o, ", no tx");
 	if (req->queue >= 0) {
-		o = detail_add(p, o, ", queue %d:", req->queue);
+		o = nmt_detail_add(p, o, ", queue %d:", req->queue);
 		if (has_rx)
-			o = detail_add(p, o, " rx %s", p->num_queues > 1 ? "by BPF filter" : "all");
+			o = nmt_detail_add(p, o, " rx %s", p->num_queues > 1 ? "by BPF filter" : "all");
 		if (has_tx)
-			detail_add(p, o, "%s tx picked by the kernel", has_rx ? "," : "");
+			nmt_detail_add(p, o, "%s tx picked by the kernel", has_rx ? "," : "");
 	}
 	return 0;
 }

@@ -3,10 +3,14 @@
  * send/recv helpers used by scripts and tests.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
 #include <net/if.h>
 #include <net/if_arp.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -448,4 +452,111 @@ int nmt_recv(struct nmt_port *p, uint8_t *out, size_t cap, uint32_t *lens, uint3
 				return -1;
 		}
 	}
+}
+
+/*
+ * nmt_if_queues - the queue counts of an interface: ethtool channels, else
+ * sysfs (when it shows this namespace), else 1; and whether it is a veth.
+ */
+void nmt_if_queues(struct nmt_port *p, const char *ifname, struct nmt_if_queues *q)
+{
+	struct ethtool_channels ch;
+	struct ethtool_drvinfo di;
+	struct ifreq ifr;
+	char path[128];
+	struct dirent *de;
+	DIR *d;
+	FILE *f;
+	int idx = -1, s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	q->rx = q->tx = 0;
+	q->is_veth = 0;
+	if (s >= 0) {
+		memset(&ifr, 0, sizeof(ifr));
+		memcpy(ifr.ifr_name, ifname, strnlen(ifname, IFNAMSIZ - 1));
+		memset(&di, 0, sizeof(di));
+		di.cmd = ETHTOOL_GDRVINFO;
+		ifr.ifr_data = (void *)&di;
+		q->is_veth = ioctl(s, SIOCETHTOOL, &ifr) == 0 && strcmp(di.driver, "veth") == 0;
+		memset(&ch, 0, sizeof(ch));
+		ch.cmd = ETHTOOL_GCHANNELS;
+		ifr.ifr_data = (void *)&ch;
+		if (ioctl(s, SIOCETHTOOL, &ifr) == 0 && ch.rx_count + ch.combined_count > 0) {
+			q->rx = (int)(ch.combined_count + ch.rx_count);
+			q->tx = (int)(ch.combined_count + ch.tx_count);
+		}
+		close(s);
+		if (q->rx)
+			return;
+	}
+	q->rx = q->tx = 1;
+	/* sysfs shows the namespace it was mounted in: check it is ours */
+	snprintf(path, sizeof(path), "/sys/class/net/%s/ifindex", ifname);
+	f = fopen(path, "re");
+	if (f) {
+		if (fscanf(f, "%d", &idx) != 1)
+			idx = -1;
+		fclose(f);
+	}
+	if (idx != p->ifindex)
+		return;
+	snprintf(path, sizeof(path), "/sys/class/net/%s/queues", ifname);
+	d = opendir(path);
+	if (!d)
+		return;
+	q->rx = q->tx = 0;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, "rx-", 3) == 0)
+			q->rx++;
+		else if (strncmp(de->d_name, "tx-", 3) == 0)
+			q->tx++;
+	}
+	closedir(d);
+	if (q->rx == 0)
+		q->rx = 1;
+	if (q->tx == 0)
+		q->tx = 1;
+}
+
+/* nmt_detail_add - append to p->detail from offset o; returns the new end */
+size_t nmt_detail_add(struct nmt_port *p, size_t o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (o >= sizeof(p->detail) - 1)
+		return o;
+	va_start(ap, fmt);
+	n = vsnprintf(p->detail + o, sizeof(p->detail) - o, fmt, ap);
+	va_end(ap);
+	o += n > 0 ? (size_t)n : 0;
+	return o < sizeof(p->detail) ? o : sizeof(p->detail) - 1;
+}
+
+#define IDLE_PAUSE_NS 2000 /* spin this long without giving up the CPU, */
+#define IDLE_SPIN_NS 50000 /* then yield to others this long, then sleep */
+#define IDLE_WAIT_MS 100   /* at most this long, so a cancel is seen */
+
+/*
+ * nmt_idle - for a loop whose pass moved nothing. A peer that is about to
+ * move something costs no system call: spin briefly, then yield (a peer on
+ * this CPU may run), then sleep on the port. *since is the loop's idle start
+ * (0 when busy). Returns 0 or -1.
+ */
+int nmt_idle(struct nmt_port *p, int events, uint64_t *since)
+{
+	uint64_t now = nmt_now_ns();
+
+	if (*since == 0)
+		*since = now;
+	if (now - *since < IDLE_PAUSE_NS) {
+		nmt_cpu_relax();
+		return 0;
+	}
+	if (now - *since < IDLE_SPIN_NS) {
+		sched_yield();
+		return 0;
+	}
+	*since = 0;
+	return nmt_port_wait(p, events, IDLE_WAIT_MS) < 0 ? -1 : 0;
 }

@@ -198,22 +198,6 @@ static inline uint64_t *xaddr(struct xring *r, uint32_t i)
 	return (uint64_t *)r->desc + (i & r->mask);
 }
 
-/* append to p->detail from offset o; returns the new end */
-static size_t __attribute__((format(printf, 3, 4)))
-detail_add(struct nmt_port *p, size_t o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (o >= sizeof(p->detail) - 1)
-		return o;
-	va_start(ap, fmt);
-	n = vsnprintf(p->detail + o, sizeof(p->detail) - o, fmt, ap);
-	va_end(ap);
-	o += n > 0 ? (size_t)n : 0;
-	return o < sizeof(p->detail) ? o : sizeof(p->detail) - 1;
-}
-
 static int bad_head(struct nmt_port *p, const struct nmt_ring *r, const char *dir)
 {
 	return nmt_err(p, EINVAL, "%s: %s ring head %u out of range (the ring has %u slots)",
@@ -687,63 +671,6 @@ static const struct nmt_ops xdp_ops = {
 
 /* ------------------------------------------------------------- setup */
 
-/* queues usable by AF_XDP: ethtool channels (min of rx and tx), else sysfs, else 1 */
-static int xdp_num_queues(struct nmt_port *p, const char *ifname)
-{
-	struct ethtool_channels ch;
-	struct ifreq ifr;
-	char path[128];
-	struct dirent *de;
-	DIR *d;
-	FILE *f;
-	int nrx = 0, ntx = 0, idx = -1, s;
-
-	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s >= 0) {
-		memset(&ifr, 0, sizeof(ifr));
-		memcpy(ifr.ifr_name, ifname, strnlen(ifname, IFNAMSIZ - 1));
-		memset(&ch, 0, sizeof(ch));
-		ch.cmd = ETHTOOL_GCHANNELS;
-		ifr.ifr_data = (void *)&ch;
-		if (ioctl(s, SIOCETHTOOL, &ifr) == 0) {
-			uint32_t rx = ch.rx_count, tx = ch.tx_count;
-			uint32_t n = ch.combined_count + (rx < tx ? rx : tx);
-
-			if (n == 0)
-				n = ch.combined_count + rx;
-			if (n > 0) {
-				close(s);
-				return (int)n;
-			}
-		}
-		close(s);
-	}
-	/* sysfs shows the namespace it was mounted in: check it is ours */
-	snprintf(path, sizeof(path), "/sys/class/net/%s/ifindex", ifname);
-	f = fopen(path, "re");
-	if (f) {
-		if (fscanf(f, "%d", &idx) != 1)
-			idx = -1;
-		fclose(f);
-	}
-	if (idx != p->ifindex)
-		return 1;
-	snprintf(path, sizeof(path), "/sys/class/net/%s/queues", ifname);
-	d = opendir(path);
-	if (!d)
-		return 1;
-	while ((de = readdir(d))) {
-		if (strncmp(de->d_name, "rx-", 3) == 0)
-			nrx++;
-		else if (strncmp(de->d_name, "tx-", 3) == 0)
-			ntx++;
-	}
-	closedir(d);
-	if (ntx && ntx < nrx)
-		nrx = ntx;
-	return nrx > 0 ? nrx : 1;
-}
-
 static int perm_error(struct nmt_port *p, int e, const char *what)
 {
 	return nmt_err(p, e, "%s: permission denied (%s): AF_XDP needs root, or CAP_NET_RAW, "
@@ -1189,7 +1116,13 @@ int nmt_xdp_open(struct nmt_port *p, const struct nmt_open_req *req)
 	pv->chunk = chunk;
 	pv->chunk_shift = chunk == 2048 ? 11 : 12;
 
-	p->num_queues = xdp_num_queues(p, ifname);
+	{
+		/* AF_XDP needs the queue on both sides */
+		struct nmt_if_queues q;
+
+		nmt_if_queues(p, ifname, &q);
+		p->num_queues = q.tx && q.tx < q.rx ? q.tx : q.rx;
+	}
 	if (req->queue >= p->num_queues)
 		return p->num_queues == 1 ?
 			nmt_err(p, EINVAL, "%s: queue %d does not exist (the interface has one "
@@ -1284,22 +1217,22 @@ int nmt_xdp_open(struct nmt_port *p, const struct nmt_open_req *req)
 	p->backend = "xdp";
 	snprintf(p->mem_id, sizeof(p->mem_id), "xdp:%s:%d:%p", ifname, (int)getpid(),
 		 (void *)p->region);
-	o = detail_add(p, 0, "AF_XDP");
+	o = nmt_detail_add(p, 0, "AF_XDP");
 	if (has_rx)
-		o = detail_add(p, o, ", XDP %s", pv->native ? "native" : "generic");
+		o = nmt_detail_add(p, o, ", XDP %s", pv->native ? "native" : "generic");
 	else
-		o = detail_add(p, o, ", tx only (no XDP program)");
+		o = nmt_detail_add(p, o, ", tx only (no XDP program)");
 	if (!has_tx)
-		o = detail_add(p, o, ", rx only");
-	o = detail_add(p, o, ", %s%s%s", pv->zc ? "zero-copy" : "copy",
+		o = nmt_detail_add(p, o, ", rx only");
+	o = nmt_detail_add(p, o, ", %s%s%s", pv->zc ? "zero-copy" : "copy",
 		       pv->need_wakeup ? ", need_wakeup" : "", pv->sg ? ", multi-buffer" : "");
 	if (pv->nq == 1)
-		o = detail_add(p, o, ", queue %d", pv->q[0].qid);
+		o = nmt_detail_add(p, o, ", queue %d", pv->q[0].qid);
 	else
-		o = detail_add(p, o, ", queues 0-%u", pv->nq - 1);
+		o = nmt_detail_add(p, o, ", queues 0-%u", pv->nq - 1);
 	if (need_sg && !pv->sg)
-		o = detail_add(p, o, ", rx frames over %u bytes dropped", chunk - XDP_HEADROOM);
+		o = nmt_detail_add(p, o, ", rx frames over %u bytes dropped", chunk - XDP_HEADROOM);
 	if (has_rx && !pv->native && pv->natif_err[0])
-		detail_add(p, o, " (native XDP: %s)", pv->natif_err);
+		nmt_detail_add(p, o, " (native XDP: %s)", pv->natif_err);
 	return 0;
 }

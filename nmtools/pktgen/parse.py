@@ -32,6 +32,7 @@ from decimal import Decimal
 
 from nmtools.errors import NmError
 from nmtools.pktgen.config import Endpoint, Rate, Sizes
+from nmtools.ui import norm
 
 __all__ = [
     "DEFAULT_DST",
@@ -167,14 +168,7 @@ def format_rate(value: float, unit: str, normalize: bool = True) -> str:
     and print ``"%.3f %s"`` with the prefix glued to the unit: ``14.880 Mpps``, ``512.000 pps``.
     Not normalised (pkt-gen ``-N``): ``"%.0f"`` and no prefix: ``14880000 pps``.
     """
-    prefixes = ("", "K", "M", "G", "T")
-    if not normalize:
-        return f"{value:.0f} {unit}"
-    i = 0
-    while value >= 1000 and i < len(prefixes) - 1:
-        value /= 1000
-        i += 1
-    return f"{value:.3f} {prefixes[i]}{unit}"
+    return norm(value, normalize) + unit
 
 
 # ---------------------------------------------------------------------------------------------
