@@ -299,3 +299,39 @@ def test_dump_prints_each_packet(nm, shm):
 def test_verbose_shows_the_port(nm, shm):
     r = nm.run("pkt-gen", "tx", "-i", "null", "-n", "1", "-v")
     assert "tx_slots   1024" in r.stderr and "backend    null" in r.stderr
+
+
+def test_fragments_span_slots_and_count_once(nm, shm):
+    """-F 4: every 1000-byte packet goes out as 4 slots (NS_MOREFRAG) and is counted once."""
+    rx = nm.start("pkt-gen", "rx", "-i", "netmap:fr}1", "-n", "1000", "--json")
+    wait_ready(shm)
+    tx = nm.run(
+        "pkt-gen", "tx", "-i", "netmap:fr{1", "-n", "1000", "-l", "1000", "-F", "4", "--json"
+    )
+    assert tx.returncode == 0, tx.stderr
+    r = nm.summary(rx.communicate(timeout=60)[0])
+    t = nm.summary(tx.stdout)
+    assert t["pkts"] == r["pkts"] == 1000
+    assert t["bytes"] == r["bytes"] == 1_000_000
+
+
+def test_frames_larger_than_a_buffer_are_split(nm, shm):
+    """A 9000-byte frame needs five 2048-byte buffers; -M 512 cuts them smaller still."""
+    got = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import json; from nmtools import open_port\n"
+            "with open_port('netmap:big}2') as p:\n"
+            "    print('ready', flush=True); out=[]\n"
+            "    while len(out) < 6: out += p.recv(timeout=10)\n"
+            "    print(json.dumps([len(f) for f in out]))",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert got.stdout is not None and got.stdout.readline().strip() == "ready"
+    for extra in ([], ["-M", "512"]):
+        tx = nm.run("pkt-gen", "tx", "-i", "netmap:big{2", "-n", "3", "-l", "9000", *extra)
+        assert tx.returncode == 0, tx.stderr
+    assert json.loads(got.communicate(timeout=30)[0]) == [9000] * 6
