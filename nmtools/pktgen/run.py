@@ -188,10 +188,14 @@ def _check_settings(cfg: Config, port: Port) -> None:
     if smallest < shortest:
         marked = cfg.function in (Function.TXSEQ, Function.PING)
         what = ("IPv6" if cfg.ipv6 else "IPv4") + (" + VLAN" if cfg.vlan is not None else "")
-        raise UsageError(
-            f"-l {smallest}: too short for {what}/UDP"
-            f"{' and the 16-byte sequence mark' if marked else ''} (at least {shortest} bytes)"
-        )
+        need = f"too short for {what}/UDP{' and the 16-byte sequence mark' if marked else ''}"
+        if cfg.sizes.mix:
+            fixed = ",".join(f"{max(sz, shortest)}:{w}" for sz, w in cfg.sizes.mix)
+            raise UsageError(
+                f"the mix's {smallest}-byte frames are {need} (at least {shortest} bytes); "
+                f"use --mix {fixed}"
+            )
+        raise UsageError(f"-l {smallest}: {need} (at least {shortest} bytes)")
 
 
 def _check_mtu(plan: packets.Plan, port: Port, vlan: bool) -> None:
@@ -241,9 +245,11 @@ def _open_ports(cfg: Config) -> list[Port]:
                     ports.append(open_port(cfg.port, admode=first.admode, direction=direction))
             else:
                 kind = "tx" if cfg.function.sends else "rx"
-                hint = (
-                    " (ask a pipe for more with @conf:rings=N)" if first.backend == "pipe" else ""
-                )
+                hint = {
+                    "pipe": " (ask a pipe for more with @conf:rings=N)",
+                    "packet": " (AF_PACKET receives on one ring; --admode xdp gives a ring a "
+                    "queue, or run one process a queue with eth0-N)",
+                }.get(first.backend, "")
                 raise UsageError(
                     f"-p {cfg.threads}: {cfg.port} has {rings} {kind} ring(s), one "
                     f"per thread is needed{hint}"
