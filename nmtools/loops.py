@@ -33,10 +33,11 @@ class Snapshot:
 
 
 class LoopStats:
-    """The counters one C loop publishes."""
+    """The counters one C loop publishes (a `struct nmt_run`; `c` is its basic counters)."""
 
     def __init__(self) -> None:
-        self.c: Any = B.new_stats()
+        self.run: Any = B.ffi.new("struct nmt_run *")
+        self.c: Any = B.ffi.addressof(self.run[0], "st")
 
     def cancel(self) -> None:
         self.c.cancel = 1
@@ -58,6 +59,20 @@ class LoopStats:
         )
 
 
+def _raw(frame: bytes, count: int, batch: int) -> tuple[Any, list[Any]]:
+    """A generator plan that sends `frame` as it is (pkt-gen's loop, nothing varied)."""
+    g = B.ffi.new("struct nmt_gen *")
+    keep = [
+        B.ffi.new("uint8_t[]", frame),
+        B.ffi.new("uint32_t[]", [0]),
+        B.ffi.new("uint32_t[]", [len(frame)]),
+    ]
+    g.tpl, g.tpl_off, g.tpl_len, g.ntpl = keep[0], keep[1], keep[2], 1
+    g.l3_off = g.l4_off = g.mark_off = -1
+    g.flows, g.count, g.burst = 1, count, batch
+    return g, keep
+
+
 def run_tx(
     port: Port,
     frame: bytes,
@@ -69,8 +84,8 @@ def run_tx(
     """Send `count` copies of `frame` (0: until cancelled) on `ring` (-1: all rings)."""
     st = stats or LoopStats()
     h = port.handle
-    buf = B.ffi.from_buffer(frame)
-    B.check(B.lib.nmt_run_tx(h, ring, buf, len(frame), count, batch, st.c), h)
+    g, _keep = _raw(frame, count, batch)
+    B.check(B.lib.nmt_gen_tx(h, ring, g, st.run), h)
     return st.snapshot()
 
 
@@ -84,7 +99,8 @@ def run_rx(
     """Receive until `count` packets (0: until cancelled) on `ring` (-1: all rings)."""
     st = stats or LoopStats()
     h = port.handle
-    B.check(B.lib.nmt_run_rx(h, ring, count, batch, st.c), h)
+    g, _keep = _raw(bytes(64), count, batch)
+    B.check(B.lib.nmt_gen_rx(h, ring, g, st.run), h)
     return st.snapshot()
 
 

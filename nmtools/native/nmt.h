@@ -13,7 +13,7 @@
  *     newly received slots.
  *
  * Backends (null, pipe, AF_PACKET, AF_XDP, ...) implement struct nmt_ops.
- * The loops in loops.c are written once against this model.
+ * The loops (gen.c, pattern.c) are written once against this model.
  *
  * Error contract: every fallible function returns -1, sets errno and writes a
  * one-line message into port->errmsg.
@@ -258,13 +258,6 @@ struct nmt_stats {
 	volatile int done;            /* set by the loop when it returns */
 };
 
-/* nmt_run_tx - send count copies of frame (0 = until cancel) on ring (-1 = all), batch slots
- * per ring operation. Returns 0, or -1 with errno/errmsg. */
-int nmt_run_tx(struct nmt_port *p, int ring, const uint8_t *frame, uint32_t len,
-	       uint64_t count, uint32_t batch, struct nmt_stats *st);
-/* nmt_run_rx - receive until count packets (0 = until cancel). */
-int nmt_run_rx(struct nmt_port *p, int ring, uint64_t count, uint32_t batch,
-	       struct nmt_stats *st);
 
 /* self-checking traffic (pattern.c): frame k's length and bytes follow from (seed, k) */
 int nmt_run_pattern_tx(struct nmt_port *p, uint64_t count, uint64_t seed, uint32_t minlen,

@@ -98,10 +98,6 @@ int nmt_send(struct nmt_port *p, const uint8_t *data, const uint32_t *lens, uint
 	     int timeout_ms);
 int nmt_recv(struct nmt_port *p, uint8_t *out, size_t cap, uint32_t *lens, uint32_t maxn,
 	     int timeout_ms);
-int nmt_run_tx(struct nmt_port *p, int ring, const uint8_t *frame, uint32_t len,
-	       uint64_t count, uint32_t batch, struct nmt_stats *st);
-int nmt_run_rx(struct nmt_port *p, int ring, uint64_t count, uint32_t batch,
-	       struct nmt_stats *st);
 int nmt_pipe_probe(const char *path, struct nmt_pipe_info *info, int reap, char *err,
 		   size_t errlen);
 int nmt_run_pattern_tx(struct nmt_port *p, uint64_t count, uint64_t seed, uint32_t minlen,
