@@ -156,6 +156,7 @@ struct nmt_open_req {
 	uint32_t tx_rings, rx_rings, tx_slots, rx_slots; /* 0 = default */
 	uint32_t buf_size;        /* 0 = default (2048) */
 	uint32_t mode;            /* backend specific (0 = default) */
+	uint32_t fanout;          /* AF_PACKET rx: join this fanout group by flow hash (0 = no) */
 };
 
 struct nmt_port {

@@ -41,6 +41,7 @@ struct nmt_open_req {
 	uint32_t tx_rings, rx_rings, tx_slots, rx_slots;
 	uint32_t buf_size;
 	uint32_t mode;
+	uint32_t fanout;
 };
 
 struct nmt_port {

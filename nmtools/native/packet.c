@@ -589,6 +589,14 @@ int nmt_packet_open(struct nmt_port *p, const struct nmt_open_req *req)
 			       strerror(errno));
 	/* binding to a down interface leaves ENETDOWN pending: not an error yet */
 	getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+	if (has_rx && req->fanout) {
+		/* several sockets share the interface's traffic, a flow to each */
+		int arg = (int)((req->fanout & 0xffff) | (PACKET_FANOUT_HASH << 16));
+
+		if (setsockopt(p->fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) < 0)
+			return nmt_err(p, errno, "%s: cannot join fanout group %u: %s", ifname,
+				       req->fanout & 0xffff, strerror(errno));
+	}
 
 	if (nmt_rings_alloc(p, has_tx ? 1 : 0, has_rx ? 1 : 0, tx_slots, rx_slots, buf_size,
 			    0) < 0)

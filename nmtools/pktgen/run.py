@@ -243,12 +243,19 @@ def _open_ports(cfg: Config) -> list[Port]:
             if first.backend in ("packet", "xdp") and cfg.function.sends:
                 for _ in range(cfg.threads - 1):
                     ports.append(open_port(cfg.port, admode=first.admode, direction=direction))
+            elif first.backend == "packet" and direction == "rx":
+                # one socket a thread, the kernel spreading flows over them (fanout)
+                group = os.getpid() % 0xFFFF + 1
+                first.close()
+                ports.clear()
+                for _ in range(cfg.threads):
+                    ports.append(
+                        open_port(cfg.port, admode="packet", direction=direction, fanout=group)
+                    )
             else:
                 kind = "tx" if cfg.function.sends else "rx"
                 hint = {
                     "pipe": " (ask a pipe for more with @conf:rings=N)",
-                    "packet": " (AF_PACKET receives on one ring; --admode xdp gives a ring a "
-                    "queue, or run one process a queue with eth0-N)",
                 }.get(first.backend, "")
                 raise UsageError(
                     f"-p {cfg.threads}: {cfg.port} has {rings} {kind} ring(s), one "
@@ -291,6 +298,8 @@ def run(cfg: Config, reporter: ui.Reporter | None = None) -> Result:
             count = cfg.count // cfg.threads + (1 if i < cfg.count % cfg.threads else 0)
             if cfg.count and not count:
                 continue
+            if _shared_count(cfg):
+                count = 0  # receivers cannot choose their share: the total stops them all
             plan = packets.make_plan(
                 cfg,
                 cfg.src,
@@ -361,6 +370,11 @@ def _frag_size(cfg: Config, port: Port) -> int:
     return 0
 
 
+def _shared_count(cfg: Config) -> bool:
+    """-n on several receiving threads counts in total (the kernel, not us, spreads flows)."""
+    return bool(cfg.count) and cfg.threads > 1 and not cfg.function.sends
+
+
 def _supervise(cfg: Config, workers: list[Worker], rep: ui.Reporter) -> bool:
     """Report every -T ms until the workers end; Ctrl-C cancels them. True if interrupted."""
     interval = max(cfg.report_ms, 10) / 1000
@@ -369,7 +383,10 @@ def _supervise(cfg: Config, workers: list[Worker], rep: ui.Reporter) -> bool:
     while not all(w.finished.is_set() for w in workers):
         try:
             for w in workers:
-                w.finished.wait(max(0.0, min(0.05, next_t - time.monotonic())))
+                w.finished.wait(max(0.0, min(0.01, next_t - time.monotonic())))
+            if _shared_count(cfg) and sum(int(w.run.st.pkts) for w in workers) >= cfg.count:
+                for w in workers:
+                    w.cancel()
             for w in workers:
                 for line in w.dump_lines():
                     rep.echo(line)

@@ -38,6 +38,7 @@ class Request:
     tx_slots: int = 0
     rx_slots: int = 0
     auto: bool = False  # the adapter mode was chosen, not forced (a failed AF_XDP falls back)
+    fanout: int = 0  # AF_PACKET receive: share the traffic with this fanout group
 
 
 def _open_flags(spec: PortSpec) -> int:
@@ -373,13 +374,19 @@ def _events(rx: bool, tx: bool) -> int:
     return (B.lib.NMT_WAIT_RX if rx else 0) | (B.lib.NMT_WAIT_TX if tx else 0)
 
 
-def open_port(name: str, *, admode: str | None = None, direction: str | None = None) -> Port:
+def open_port(
+    name: str, *, admode: str | None = None, direction: str | None = None, fanout: int = 0
+) -> Port:
     """Open a port by its netmap name (`netmap:eth0`, `eth0-1`, `netmap:p{1`, `null` ...).
 
     `admode` forces how a NIC is reached (auto, native, xdp, packet; default
     $NMTOOLS_ADMODE or auto); `direction` ("tx" or "rx") tells auto what the port is for.
+    `fanout` (AF_PACKET): ports opened with the same group number share the interface's
+    received traffic, each flow going to one of them.
     """
     spec, req = resolve(name, admode, direction)
+    if fanout:
+        req = replace(req, fanout=fanout)
     try:
         return _open(name, spec, req)
     except NmError as e:
@@ -408,6 +415,7 @@ def _open(name: str, spec: PortSpec | None, req: Request) -> Port:
     creq.flags = req.flags
     creq.tx_rings, creq.rx_rings = req.tx_rings, req.rx_rings
     creq.tx_slots, creq.rx_slots = req.tx_slots, req.rx_slots
+    creq.fanout = req.fanout if req.kind == B.lib.NMT_KIND_PACKET else 0
     h.name = name.encode()[:127]
     B.check(B.lib.nmt_port_open(h, creq), h)
     return Port(name, spec, req, h)

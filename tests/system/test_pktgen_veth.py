@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 
@@ -169,3 +170,24 @@ def test_unknown_interface(netns, nm):
         "nm: nosuch0: no such interface (see `ip link` for the interfaces of this network "
         "namespace)"
     )
+
+
+def test_rx_threads_share_the_link_by_fanout(netns, nm):
+    """-p 2 on an AF_PACKET sink: two sockets in a fanout group, flows spread, none lost."""
+    na, nb = netns.veth()
+    rx = nm.start("pkt-gen", "rx", "-i", "netmap:nmb", "--admode", "packet", "-p", "2",
+                  "-n", "60000", "--json", "-w", "0", "-T", "50", ns=nb)
+    time.sleep(1.5)
+    tx = nm.run("pkt-gen", "tx", "-i", "netmap:nma", "-n", "60000", "-R", "200kpps",
+                "-s", "198.18.0.1:1000-1099", "-d", "198.18.0.2", "--json", "-w", "0", ns=na)
+    assert tx.returncode == 0, tx.stderr
+    out, err = rx.communicate(timeout=60)
+    assert rx.returncode == 0, err
+    s = nm.summary(out)
+    assert s["pkts"] == 60000 and s["settings"]["threads"] == 2
+    lines = [json.loads(x) for x in out.splitlines()]
+    per_thread = [0, 0]
+    for x in lines:
+        for t in x.get("threads", []) if x.get("type") == "interval" else []:
+            per_thread[t["thread"]] = max(per_thread[t["thread"]], t["total"]["pkts"])
+    assert min(per_thread) > 0, per_thread  # both threads got flows
