@@ -140,12 +140,19 @@ def resolve(
     if mode == "xdp" and not rx_slots:
         # the kernel buffers only as many frames as the fill ring has slots
         rx_slots = XDP_RX_SLOTS
+    flags = _open_flags(spec)
+    # A NIC port used one way gets only those rings: a sender then loads no XDP program,
+    # so the interface's incoming traffic keeps flowing to the host stack.
+    if direction == "tx" and not spec.rx_only:
+        flags |= B.lib.NMT_OPEN_TX_ONLY
+    elif direction == "rx" and not spec.tx_only:
+        flags |= B.lib.NMT_OPEN_RX_ONLY
     return spec, Request(
         kind=B.lib.NMT_KIND_XDP if mode == "xdp" else B.lib.NMT_KIND_PACKET,
         admode=mode,
         ifname=spec.name,
         queue=spec.ring if spec.mode == Mode.ONE_NIC and spec.ring is not None else -1,
-        flags=_open_flags(spec),
+        flags=flags,
         tx_slots=geo["tx_slots"],
         rx_slots=rx_slots,
         auto=admode_mod.requested(admode) == "auto",

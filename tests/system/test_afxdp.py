@@ -234,3 +234,29 @@ def test_tx_only_port_loads_no_program(netns):
     holder.kill()
     holder.wait(10)
     assert os.path.exists("/proc/self")
+
+
+def test_pkt_gen_tx_leaves_the_host_stack_its_traffic(netns, nm):
+    """A sender over AF_XDP loads no XDP program: the interface still answers ping."""
+    na, nb = netns.veth()
+    tx = nm.start(
+        "pkt-gen",
+        "tx",
+        "-i",
+        "netmap:nma",
+        "-t",
+        "3",
+        "-R",
+        "50kpps",
+        "-w",
+        "0",
+        "-d",
+        "198.18.9.9",
+        ns=na,
+    )
+    time.sleep(1.0)
+    assert not xdp_attached(netns, na, "nma")
+    assert " 0% packet loss" in netns.sh(nb, "ping", "-c", "2", "-W", "2", "198.18.0.1")
+    out, err = tx.communicate(timeout=30)
+    assert tx.returncode == 0, err
+    assert "backend xdp" in err

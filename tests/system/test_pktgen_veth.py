@@ -175,11 +175,43 @@ def test_unknown_interface(netns, nm):
 def test_rx_threads_share_the_link_by_fanout(netns, nm):
     """-p 2 on an AF_PACKET sink: two sockets in a fanout group, flows spread, none lost."""
     na, nb = netns.veth()
-    rx = nm.start("pkt-gen", "rx", "-i", "netmap:nmb", "--admode", "packet", "-p", "2",
-                  "-n", "60000", "--json", "-w", "0", "-T", "50", ns=nb)
+    rx = nm.start(
+        "pkt-gen",
+        "rx",
+        "-i",
+        "netmap:nmb",
+        "--admode",
+        "packet",
+        "-p",
+        "2",
+        "-n",
+        "60000",
+        "--json",
+        "-w",
+        "0",
+        "-T",
+        "50",
+        ns=nb,
+    )
     time.sleep(1.5)
-    tx = nm.run("pkt-gen", "tx", "-i", "netmap:nma", "-n", "60000", "-R", "200kpps",
-                "-s", "198.18.0.1:1000-1099", "-d", "198.18.0.2", "--json", "-w", "0", ns=na)
+    tx = nm.run(
+        "pkt-gen",
+        "tx",
+        "-i",
+        "netmap:nma",
+        "-n",
+        "60000",
+        "-R",
+        "200kpps",
+        "-s",
+        "198.18.0.1:1000-1099",
+        "-d",
+        "198.18.0.2",
+        "--json",
+        "-w",
+        "0",
+        ns=na,
+    )
     assert tx.returncode == 0, tx.stderr
     out, err = rx.communicate(timeout=60)
     assert rx.returncode == 0, err
