@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from types import FrameType
@@ -54,6 +55,9 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 def main() -> None:
     argv = sys.argv[1:]
     signal.signal(signal.SIGTERM, _terminate)
-    if not is_ours(argv, set(cli.commands), GLOBAL_OPTS):
+    # only `nm` stands in for binutils; `nmtools` reports its own usage errors
+    if os.path.basename(sys.argv[0]) != "nmtools" and not is_ours(
+        argv, set(cli.commands), GLOBAL_OPTS
+    ):
         hand_over(argv)
     cli.main(args=argv, prog_name="nm")

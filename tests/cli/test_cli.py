@@ -163,3 +163,11 @@ def test_python_api_and_cli_agree_on_pipe_listing(tmp_path):
         hold.wait()
     assert run("info", env=env).stdout.strip() == "no pipes"
     assert os.listdir(tmp_path) == []
+
+
+def test_the_nmtools_name_never_hands_over():
+    script = BIN / "nmtools"
+    if not script.exists():
+        pytest.skip("needs the installed nmtools console script")
+    r = subprocess.run([str(script), "-D", "x.so"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "No such option" in r.stderr
