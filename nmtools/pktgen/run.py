@@ -239,10 +239,25 @@ def _open_ports(cfg: Config) -> list[Port]:
         rings = first.num_tx_rings if cfg.function.sends else first.num_rx_rings
         if cfg.function == Function.PONG:
             rings = min(first.num_tx_rings, first.num_rx_rings)
+        if cfg.threads > rings and first.backend == "xdp":
+            # an AF_XDP socket a queue: more threads than queues need AF_PACKET sockets
+            if first.request.auto:
+                first.close()
+                ports.clear()
+                first = open_port(cfg.port, admode="packet", direction=direction)
+                first.admode_note = (
+                    f"AF_XDP has {rings} queue(s) here, -p {cfg.threads} needs a socket a thread"
+                )
+                ports.append(first)
+            else:
+                raise UsageError(
+                    f"-p {cfg.threads}: {cfg.port} has {rings} queue(s) for AF_XDP, one a "
+                    "thread is needed (use --admode packet, or fewer threads)"
+                )
         if cfg.threads > rings:
-            if first.backend in ("packet", "xdp") and cfg.function.sends:
+            if first.backend == "packet" and cfg.function.sends:
                 for _ in range(cfg.threads - 1):
-                    ports.append(open_port(cfg.port, admode=first.admode, direction=direction))
+                    ports.append(open_port(cfg.port, admode="packet", direction=direction))
             elif first.backend == "packet" and direction == "rx":
                 # one socket a thread, the kernel spreading flows over them (fanout)
                 group = os.getpid() % 0xFFFF + 1

@@ -260,3 +260,35 @@ def test_pkt_gen_tx_leaves_the_host_stack_its_traffic(netns, nm):
     out, err = tx.communicate(timeout=30)
     assert tx.returncode == 0, err
     assert "backend xdp" in err
+
+
+def test_more_threads_than_queues(netns, nm):
+    """AF_XDP has a socket a queue: auto sends with -p 2 on one queue over AF_PACKET (and says
+    why); forced xdp is a usage error."""
+    na, nb = netns.veth()
+    rx = nm.start("pkt-gen", "rx", "-i", "netmap:nmb", "-n", "20000", "--json", "-w", "0", ns=nb)
+    time.sleep(1.0)
+    tx = nm.run(
+        "pkt-gen",
+        "tx",
+        "-i",
+        "netmap:nma",
+        "-p",
+        "2",
+        "-n",
+        "20000",
+        "-R",
+        "100kpps",
+        "--json",
+        "-w",
+        "0",
+        ns=na,
+    )
+    assert tx.returncode == 0, tx.stderr
+    t = nm.summary(tx.stdout)
+    assert t["settings"]["backend"] == "packet" and t["pkts"] == 20000
+    assert nm.summary(rx.communicate(timeout=60)[0])["pkts"] == 20000
+    bad = nm.run(
+        "pkt-gen", "tx", "-i", "netmap:nma", "-p", "2", "-n", "10", "--admode", "xdp", ns=na
+    )
+    assert bad.returncode == 2 and "1 queue(s) for AF_XDP" in bad.stderr
