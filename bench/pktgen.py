@@ -59,10 +59,9 @@ def delivered(v: VethPair, secs: float, *cmd: str, cpu: int = 0) -> float:
     return (v.counter(v.b, "nmb") - before) / secs / 1e6
 
 
-def nm_tx(v: VethPair, size: int, secs: float, admode: str = "auto") -> float:
-    return delivered(
-        v,
-        secs,
+def nm_tx_cmd(size: int, secs: float, admode: str = "auto") -> list[str]:
+    """nm pkt-gen sending the bench frame for `secs` seconds."""
+    return [
         *NM,
         "pkt-gen",
         "tx",
@@ -79,7 +78,11 @@ def nm_tx(v: VethPair, size: int, secs: float, admode: str = "auto") -> float:
         "--json",
         "--admode",
         admode,
-    )
+    ]
+
+
+def nm_tx(v: VethPair, size: int, secs: float, admode: str = "auto") -> float:
+    return delivered(v, secs, *nm_tx_cmd(size, secs, admode))
 
 
 def trafgen(v: VethPair, size: int, secs: float, cfg: str) -> float:
@@ -146,24 +149,7 @@ def nm_rx(v: VethPair, size: int, secs: float, admode: str = "auto") -> tuple[fl
     assert rx.stdout is not None
     rx.stdout.readline()  # the "start" record: the sink is listening
     k0 = v.counter(v.b, "nmb")
-    tx = v.popen(
-        v.a,
-        *NM,
-        "pkt-gen",
-        "tx",
-        "-i",
-        "netmap:nma",
-        "-l",
-        str(size),
-        "-S",
-        SRC_MAC,
-        "-t",
-        str(secs),
-        "-w",
-        "0",
-        "--json",
-        cpu=0,
-    )
+    tx = v.popen(v.a, *nm_tx_cmd(size, secs), cpu=0)
     tx.communicate(timeout=secs + 60)
     kernel = v.counter(v.b, "nmb") - k0
     out, _ = rx.communicate(timeout=secs + 60)

@@ -33,7 +33,3 @@ def new_port() -> Any:
     if p == ffi.NULL:
         raise NmError("out of memory", 12)
     return ffi.gc(p, lib.nmt_port_free)
-
-
-def new_stats() -> Any:
-    return ffi.new("struct nmt_stats *")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import ipaddress
-import socket
 import struct
 from dataclasses import dataclass, field
 from typing import Any
@@ -118,12 +117,6 @@ def read_pcap(path: str) -> list[bytes]:
     return frames
 
 
-def ip_bytes(ep: Endpoint) -> bytes:
-    if ep.ipv6:
-        return ipaddress.IPv6Address(ep.ip_start).packed
-    return ipaddress.IPv4Address(ep.ip_start).packed
-
-
 @dataclass
 class Plan:
     """The generator settings as the C loops take them (keeps its buffers alive)."""
@@ -215,7 +208,3 @@ def make_plan(
 def describe_flow(src: Endpoint, dst: Endpoint, src_mac: str, dst_mac: str) -> str:
     """pkt-gen's second start-up line: `10.0.0.1 -> 10.1.0.1 (mac -> mac)`."""
     return f"{src.text} -> {dst.text} ({src_mac} -> {dst_mac})"
-
-
-def family(ep: Endpoint) -> int:
-    return socket.AF_INET6 if ep.ipv6 else socket.AF_INET
