@@ -7,7 +7,7 @@
 """
 
 from nmtools.errors import NmError, PortSpecError
-from nmtools.ports import PortSpec, list_pipes, open_port, parse_port
+from nmtools.ports import PortSpec, list_pipes, open_port, open_ports, parse_port
 
 __version__ = "0.1.0"
 
@@ -18,5 +18,6 @@ __all__ = [
     "__version__",
     "list_pipes",
     "open_port",
+    "open_ports",
     "parse_port",
 ]

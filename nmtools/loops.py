@@ -153,3 +153,37 @@ def run_pattern_rx(
     h = port.handle
     B.check(B.lib.nmt_run_pattern_rx(h, count, seed, minlen, maxlen, int(idle * 1000), st.c), h)
     return PatternResult(st.snapshot(), B.cstr(h.errmsg))
+
+
+@dataclass(frozen=True)
+class ForwardResult:
+    stats: Snapshot  # pkts/bytes forwarded; drops: frames too long for the destination
+    zerocopy: bool  # buffers were swapped, not copied
+    copied: int  # slots copied (0 when zerocopy)
+
+
+def run_forward(
+    src: Port,
+    dst: Port,
+    count: int = 0,
+    burst: int = 1024,
+    zerocopy: bool = True,
+    idle: float = 0.0,
+    stats: LoopStats | None = None,
+) -> ForwardResult:
+    """Forward frames from `src`'s rx rings to `dst`'s tx rings, as netmap's bridge does.
+
+    Buffers are swapped when the ports share memory (equal `mem_id`, e.g. AF_XDP ports
+    opened together with `open_ports`) and `zerocopy` is on; otherwise frames are copied.
+    Stops after `count` frames (0: no limit), `idle` seconds without one after the first
+    (0: never), or `stats.cancel()`.
+    """
+    st = stats or LoopStats()
+    copied = B.ffi.new("uint64_t *")
+    zc = zerocopy and bool(B.lib.nmt_fwd_zerocopy(src.handle, dst.handle))
+    h = src.handle
+    rc = B.lib.nmt_run_fwd(
+        h, dst.handle, count, burst, int(zerocopy), int(idle * 1000), st.c, copied
+    )
+    B.check(rc, h)
+    return ForwardResult(st.snapshot(), zc, int(copied[0]))

@@ -80,6 +80,12 @@ class Netns:
             sh("ip", "-n", ns, "link", "set", dev, "up")
         return na, nb
 
+    def link(self, na: str, nb: str, a: str, b: str) -> None:
+        """A veth pair a (in namespace na) <-> b (in nb), up, without addresses."""
+        sh("ip", "-n", na, "link", "add", a, "type", "veth", "peer", "name", b, "netns", nb)
+        sh("ip", "-n", na, "link", "set", a, "up")
+        sh("ip", "-n", nb, "link", "set", b, "up")
+
     def python(
         self, ns: str, code: str, *args: str, user: str | None = None, cpu: int | None = None
     ) -> subprocess.Popen[str]:

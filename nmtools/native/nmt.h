@@ -63,16 +63,18 @@ struct nmt_slot {
  * shared memory works wherever each process maps it.
  */
 struct nmt_ring {
-	int64_t buf_ofs;      /* buffer i is at (char *)ring + buf_ofs + i * nr_buf_size */
+	int64_t buf_ofs;      /* buffer i is at (char *)ring + buf_ofs + i * buf_stride */
 	int64_t slot_ofs;     /* slot array is at (char *)ring + slot_ofs */
 	uint32_t num_slots;
-	uint32_t nr_buf_size;
+	uint32_t nr_buf_size; /* bytes a buffer holds */
 	uint16_t ringid;
 	uint16_t dir;         /* 0 tx, 1 rx */
 	uint32_t head;        /* (u) first slot the user owns */
 	uint32_t cur;         /* (u) wake-up point */
 	uint32_t tail;        /* (k) first slot the backend owns */
 	uint32_t flags;
+	uint32_t buf_stride;  /* distance between buffers: nr_buf_size, or more when the
+			       * backend keeps room in front of each (AF_XDP headroom) */
 	uint64_t ts_ns;       /* (k) time of the last rxsync that got packets */
 };
 
@@ -93,7 +95,7 @@ static inline struct nmt_slot *nmt_slot(struct nmt_ring *r, uint32_t i)
 
 static inline char *nmt_buf(struct nmt_ring *r, uint32_t idx)
 {
-	return (char *)r + r->buf_ofs + (int64_t)idx * r->nr_buf_size;
+	return (char *)r + r->buf_ofs + (int64_t)idx * r->buf_stride;
 }
 
 static inline uint32_t nmt_ring_next(const struct nmt_ring *r, uint32_t i)
@@ -194,6 +196,8 @@ struct nmt_port {
 struct nmt_port *nmt_port_new(void);
 void nmt_port_free(struct nmt_port *p);
 int nmt_port_open(struct nmt_port *p, const struct nmt_open_req *req);
+int nmt_ports_open(struct nmt_port **ps, const struct nmt_open_req *reqs, unsigned n,
+		   int *failed);
 void nmt_port_close(struct nmt_port *p);
 
 /* set errno and p->errmsg; always returns -1 */
@@ -228,10 +232,15 @@ int nmt_null_open(struct nmt_port *p, const struct nmt_open_req *req);
 int nmt_pipe_open(struct nmt_port *p, const struct nmt_open_req *req);
 int nmt_packet_open(struct nmt_port *p, const struct nmt_open_req *req);
 int nmt_xdp_open(struct nmt_port *p, const struct nmt_open_req *req);
+int nmt_xdp_open_group(struct nmt_port **ps, const struct nmt_open_req **reqs, unsigned n,
+		       int *failed);
 
 /* helpers shared by backends (port.c) */
 int nmt_rings_alloc(struct nmt_port *p, uint32_t ntx, uint32_t nrx, uint32_t tx_slots,
-		    uint32_t rx_slots, uint32_t buf_size, uint32_t extra_bufs);
+		    uint32_t rx_slots, uint32_t buf_size);
+int nmt_rings_alloc_in(struct nmt_port *p, uint32_t ntx, uint32_t nrx, uint32_t tx_slots,
+		       uint32_t rx_slots, uint32_t buf_size, uint32_t stride, char *mem,
+		       uint32_t first_buf);
 void nmt_rings_free(struct nmt_port *p);
 int nmt_if_query(struct nmt_port *p, const char *ifname);
 struct nmt_if_queues {
@@ -265,6 +274,18 @@ int nmt_run_pattern_tx(struct nmt_port *p, uint64_t count, uint64_t seed, uint32
 		       uint32_t maxlen, uint32_t batch, struct nmt_stats *st);
 int nmt_run_pattern_rx(struct nmt_port *p, uint64_t count, uint64_t seed, uint32_t minlen,
 		       uint32_t maxlen, int idle_ms, struct nmt_stats *st);
+
+/* forwarding (fwd.c): rx rings of src to tx rings of dst, like netmap's bridge */
+struct nmt_fwd_count {
+	uint64_t pkts, bytes;
+	uint64_t dropped; /* longer than dst's buffers */
+	uint64_t copied;  /* slots copied (not swapped) */
+};
+int nmt_fwd_zerocopy(const struct nmt_port *src, const struct nmt_port *dst);
+uint32_t nmt_fwd_move(struct nmt_port *src, struct nmt_port *dst, uint32_t frames, int zc,
+		      struct nmt_fwd_count *c);
+int nmt_run_fwd(struct nmt_port *src, struct nmt_port *dst, uint64_t count, uint32_t burst,
+		int zerocopy, int idle_ms, struct nmt_stats *st, uint64_t *copied);
 
 /* pipes in shared memory: inspect (and with reap, remove when no end is alive) */
 struct nmt_pipe_info {

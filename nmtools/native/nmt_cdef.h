@@ -27,6 +27,7 @@ struct nmt_ring {
 	uint32_t head;
 	uint32_t cur;
 	uint32_t tail;
+	uint32_t buf_stride;
 	...;
 };
 
@@ -90,6 +91,8 @@ struct nmt_pipe_info {
 struct nmt_port *nmt_port_new(void);
 void nmt_port_free(struct nmt_port *p);
 int nmt_port_open(struct nmt_port *p, const struct nmt_open_req *req);
+int nmt_ports_open(struct nmt_port **ps, const struct nmt_open_req *reqs, unsigned n,
+		   int *failed);
 void nmt_port_close(struct nmt_port *p);
 int nmt_port_arm(struct nmt_port *p, int events);
 void nmt_port_disarm(struct nmt_port *p, int events);
@@ -106,6 +109,9 @@ int nmt_run_pattern_tx(struct nmt_port *p, uint64_t count, uint64_t seed, uint32
 int nmt_run_pattern_rx(struct nmt_port *p, uint64_t count, uint64_t seed, uint32_t minlen,
 		       uint32_t maxlen, int idle_ms, struct nmt_stats *st);
 uint64_t nmt_now_ns(void);
+int nmt_fwd_zerocopy(const struct nmt_port *src, const struct nmt_port *dst);
+int nmt_run_fwd(struct nmt_port *src, struct nmt_port *dst, uint64_t count, uint32_t burst,
+		int zerocopy, int idle_ms, struct nmt_stats *st, uint64_t *copied);
 
 /* gen.h */
 #define NMT_HIST_BUCKETS ...

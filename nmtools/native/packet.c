@@ -598,8 +598,7 @@ int nmt_packet_open(struct nmt_port *p, const struct nmt_open_req *req)
 				       req->fanout & 0xffff, strerror(errno));
 	}
 
-	if (nmt_rings_alloc(p, has_tx ? 1 : 0, has_rx ? 1 : 0, tx_slots, rx_slots, buf_size,
-			    0) < 0)
+	if (nmt_rings_alloc(p, has_tx ? 1 : 0, has_rx ? 1 : 0, tx_slots, rx_slots, buf_size) < 0)
 		return -1;
 	if (has_tx) {
 		pv->msgs = calloc(PKT_BATCH, sizeof(*pv->msgs));

@@ -31,7 +31,7 @@
 #include "nmt.h"
 
 #define PIPE_MAGIC 0x657069702d746d6eull /* "nmt-pipe" */
-#define PIPE_VERSION 1
+#define PIPE_VERSION 2 /* 2: rings have buf_stride */
 #define PIPE_MAX_SLOTS 32768
 
 struct pipe_end {
@@ -363,7 +363,7 @@ static void setup_rings(struct nmt_port *p, struct pipe_priv *pp, const struct n
 
 		/* the sender's view: owns [prod, cons - 1) */
 		tx->num_slots = h->nslots;
-		tx->nr_buf_size = h->buf_size;
+		tx->nr_buf_size = tx->buf_stride = h->buf_size;
 		tx->ringid = (uint16_t)ri;
 		tx->dir = 0;
 		tx->slot_ofs = slots + ((size_t)e * h->nrings + ri) * h->nslots *
@@ -376,7 +376,7 @@ static void setup_rings(struct nmt_port *p, struct pipe_priv *pp, const struct n
 		prod = __atomic_load_n(&cr->prod, __ATOMIC_ACQUIRE);
 		cons = __atomic_load_n(&cr->cons, __ATOMIC_ACQUIRE);
 		rx->num_slots = h->nslots;
-		rx->nr_buf_size = h->buf_size;
+		rx->nr_buf_size = rx->buf_stride = h->buf_size;
 		rx->ringid = (uint16_t)ri;
 		rx->dir = 1;
 		rx->slot_ofs = slots + ((size_t)(1 - e) * h->nrings + ri) * h->nslots *

@@ -97,6 +97,59 @@ int nmt_port_open(struct nmt_port *p, const struct nmt_open_req *req)
 	return 0;
 }
 
+/*
+ * nmt_ports_open - open n ports at once; the AF_XDP ones among them share one
+ * UMEM where they can, so that buffers move between them by index (a bridge
+ * forwards without copying). On failure every port is closed again, *failed
+ * is the index of the port whose errmsg says why, and -1 is returned.
+ */
+int nmt_ports_open(struct nmt_port **ps, const struct nmt_open_req *reqs, unsigned n,
+		   int *failed)
+{
+	struct nmt_port *xp[NMT_MAX_RINGS];
+	const struct nmt_open_req *xr[NMT_MAX_RINGS];
+	int xi[NMT_MAX_RINGS];
+	unsigned i, nx = 0;
+	int e, f = -1;
+
+	*failed = -1;
+	for (i = 0; i < n; i++)
+		if (ps[i]->ops) {
+			*failed = (int)i;
+			return nmt_err(ps[i], EBUSY, "port handle already open");
+		}
+	for (i = 0; i < n; i++) {
+		if (reqs[i].kind != NMT_KIND_XDP) {
+			if (nmt_port_open(ps[i], &reqs[i]) < 0) {
+				f = (int)i;
+				goto fail;
+			}
+			continue;
+		}
+		if (nx == NMT_MAX_RINGS) {
+			f = (int)i;
+			nmt_err(ps[i], EINVAL, "at most %d AF_XDP ports open together",
+				NMT_MAX_RINGS);
+			goto fail;
+		}
+		xi[nx] = (int)i;
+		xp[nx] = ps[i];
+		xr[nx++] = &reqs[i];
+	}
+	if (nx && nmt_xdp_open_group(xp, xr, nx, &f) < 0) {
+		f = f >= 0 ? xi[f] : xi[0];
+		goto fail;
+	}
+	return 0;
+fail:
+	e = errno;
+	for (i = 0; i < n; i++)
+		nmt_port_close(ps[i]); /* errmsg stays */
+	*failed = f;
+	errno = e;
+	return -1;
+}
+
 void nmt_port_close(struct nmt_port *p)
 {
 	if (p->ops && p->ops->close)
@@ -110,21 +163,24 @@ void nmt_port_close(struct nmt_port *p)
 }
 
 /*
- * nmt_rings_alloc - one private region: ring headers, slot arrays, buffers.
- * tx rings start with all slots free for the user, rx rings empty.
+ * nmt_rings_alloc_in - one private region of ring headers and slot arrays; the
+ * buffers are at mem (buffer i at mem + i * stride) when mem is given, else
+ * in the region after the slots. Slots get buffers first_buf, first_buf + 1,
+ * ... in ring order. tx rings start with all slots free for the user, rx
+ * rings empty. The caller sets p->num_bufs when the buffers are not its own.
  */
-int nmt_rings_alloc(struct nmt_port *p, uint32_t ntx, uint32_t nrx, uint32_t tx_slots,
-		    uint32_t rx_slots, uint32_t buf_size, uint32_t extra_bufs)
+int nmt_rings_alloc_in(struct nmt_port *p, uint32_t ntx, uint32_t nrx, uint32_t tx_slots,
+		       uint32_t rx_slots, uint32_t buf_size, uint32_t stride, char *mem,
+		       uint32_t first_buf)
 {
 	size_t hdr = (sizeof(struct nmt_ring) + 63) & ~(size_t)63;
 	size_t nrings = ntx + nrx;
 	size_t nslots = (size_t)ntx * tx_slots + (size_t)nrx * rx_slots;
 	size_t slots_ofs = nrings * hdr;
 	size_t bufs_ofs = (slots_ofs + nslots * sizeof(struct nmt_slot) + 4095) & ~(size_t)4095;
-	size_t nbufs = nslots + extra_bufs;
-	size_t size = bufs_ofs + nbufs * buf_size;
+	size_t size = bufs_ofs + (mem ? 0 : nslots * stride);
 	char *base, *slots;
-	uint32_t b = 0;
+	uint32_t b = first_buf;
 	size_t i;
 
 	if (ntx > NMT_MAX_RINGS || nrx > NMT_MAX_RINGS)
@@ -132,7 +188,7 @@ int nmt_rings_alloc(struct nmt_port *p, uint32_t ntx, uint32_t nrx, uint32_t tx_
 	if ((ntx && tx_slots < 2) || (nrx && rx_slots < 2) || tx_slots > 65536 ||
 	    rx_slots > 65536)
 		return nmt_err(p, EINVAL, "ring slots must be in [2, 65536]");
-	if (buf_size < 64 || buf_size > 65535)
+	if (buf_size < 64 || buf_size > 65535 || stride < buf_size)
 		return nmt_err(p, EINVAL, "buffer size %u out of range [64, 65535] "
 					  "(slot lengths are 16 bits)", buf_size);
 	base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -141,10 +197,10 @@ int nmt_rings_alloc(struct nmt_port *p, uint32_t ntx, uint32_t nrx, uint32_t tx_
 			       strerror(errno));
 	p->region = base;
 	p->region_size = size;
-	p->mem = base + bufs_ofs;
+	p->mem = mem ? mem : base + bufs_ofs;
 	p->memsize = size;
 	p->buf_size = buf_size;
-	p->num_bufs = (uint32_t)nbufs;
+	p->num_bufs = (uint32_t)nslots;
 	p->num_tx_rings = ntx;
 	p->num_rx_rings = nrx;
 	p->num_tx_slots = ntx ? tx_slots : 0;
@@ -158,6 +214,7 @@ int nmt_rings_alloc(struct nmt_port *p, uint32_t ntx, uint32_t nrx, uint32_t tx_
 
 		r->num_slots = n;
 		r->nr_buf_size = buf_size;
+		r->buf_stride = stride;
 		r->ringid = (uint16_t)(tx ? i : i - ntx);
 		r->dir = tx ? 0 : 1;
 		r->slot_ofs = slots - (char *)r;
@@ -183,6 +240,13 @@ int nmt_rings_alloc(struct nmt_port *p, uint32_t ntx, uint32_t nrx, uint32_t tx_
 		}
 	}
 	return 0;
+}
+
+/* nmt_rings_alloc - rings and their buffers in one private region */
+int nmt_rings_alloc(struct nmt_port *p, uint32_t ntx, uint32_t nrx, uint32_t tx_slots,
+		    uint32_t rx_slots, uint32_t buf_size)
+{
+	return nmt_rings_alloc_in(p, ntx, nrx, tx_slots, rx_slots, buf_size, buf_size, NULL, 0);
 }
 
 void nmt_rings_free(struct nmt_port *p)

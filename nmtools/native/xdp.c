@@ -2,29 +2,35 @@
  * xdp.c - NIC ports over AF_XDP: one XSK socket per interface queue, one tx
  * and one rx ring per socket, with no system library (raw bpf(2) calls).
  *
- * Memory: the port's buffers ARE the UMEM. nmt_rings_alloc() makes the usual
- * private region (ring headers, slots, buffers); its buffer area, page
- * aligned, is registered as the UMEM with chunk size = buffer size (2048 or
- * 4096, aligned mode), so buffer i is chunk i (address i * buf_size).
- *  - TX needs no copy: txsync puts {address of the slot's buffer, len} on the
- *    XSK tx ring and the completion ring hands the address back. A slot's
- *    buffer is the kernel's until its completion was seen, so tail only moves
- *    over completed slots. Completions may come back out of order (in copy
- *    mode an address is completed when its skb is freed), so each completed
+ * Memory: the buffers ARE the UMEM. An arena of chunks (2048 or 4096 bytes,
+ * aligned mode) is registered once; ring headers and slots live in the port's
+ * private region (nmt_rings_alloc_in). Buffer i is chunk i shifted by
+ * XDP_PACKET_HEADROOM (256): the kernel writes a received frame 256 bytes into
+ * its chunk, so with the shift a received chunk IS a buffer and rx needs no
+ * copy either. A buffer holds chunk - 256 bytes (nr_buf_size); buffers are
+ * chunk bytes apart (buf_stride).
+ *  - TX: txsync puts {address of the slot's buffer, len} on the XSK tx ring
+ *    and the completion ring hands the address back. A slot's buffer is the
+ *    kernel's until its completion was seen, so tail only moves over
+ *    completed slots. Completions may come back out of order (in copy mode
+ *    an address is completed when its skb is freed), so each completed
  *    address is matched to its slot through a per-buffer owner table, and
  *    tail moves over the completed prefix.
- *  - RX copies once: the kernel writes a frame XDP_PACKET_HEADROOM (256)
- *    bytes into a chunk taken from the fill ring, so received data is never
- *    at the start of a buffer. Each queue has its own pool of "fill chunks"
- *    (extra buffers after the user's ones, not counted in p->num_bufs);
- *    rxsync copies each received frame into the rx slot's own buffer (like
- *    packet.c) and puts the chunk straight back on the fill ring.
- *    Swapping buffers into rx rings would need a 256-byte shift between the
- *    rx and tx views of a buffer; a copy of <= 1.5 KB costs far less than the
- *    kernel's per-frame work here, so it is not worth it.
- *  - With several queues, every socket registers the same region as its own
- *    UMEM (simplest, needs no XDP_SHARED_UMEM, and any buffer can go out on
- *    any queue); the pages are pinned once per queue.
+ *  - RX: each queue gives the kernel a stock of spare buffers on its fill
+ *    ring ("fill chunks", after the slots' own buffers). rxsync swaps: the
+ *    rx slot takes the received chunk as its buffer, and the buffer the slot
+ *    had goes on the fill ring in its place. Like netmap, an rx slot's
+ *    buf_idx is only valid until the user gives the slot back.
+ *  - Sharing: ports opened together (nmt_xdp_open_group, e.g. the two sides
+ *    of a bridge) and the queues of one port carve their buffers from one
+ *    arena. The first socket registers it; the others bind with
+ *    XDP_SHARED_UMEM and their own fill and completion rings (Linux >= 5.10
+ *    for another device or queue). Buffer indexes then mean the same thing
+ *    on every port of the group (equal mem_id): a frame received on one port
+ *    goes out on another by swapping buf_idx, without a copy. Where the
+ *    kernel refuses to share, each socket registers the whole arena as its
+ *    own UMEM instead: addresses stay the same, the pages are pinned once per
+ *    socket.
  *  - Multi-buffer (XDP_USE_SG, Linux >= 6.6) is asked for and dropped when
  *    refused: frames longer than a chunk arrive as several slots
  *    (NS_MOREFRAG <-> XDP_PKT_CONTD) and NS_MOREFRAG frames go out as one.
@@ -160,14 +166,28 @@ struct xq {
 	uint32_t fill0, nfill;  /* rx: fill chunks are buffers [fill0, fill0 + nfill) */
 };
 
+/* a group's buffer arena, one UMEM; freed with the last port using it */
+struct xdp_arena {
+	int refs;
+	char *base;             /* chunk 0 */
+	size_t size;            /* nbufs * chunk */
+	uint32_t chunk, nbufs;
+	unsigned nports;        /* ports it was made for */
+	int shared;             /* 1 XDP_SHARED_UMEM, 0 every socket registered it */
+};
+
 struct xdp_priv {
 	unsigned nq;
 	struct xq q[NMT_MAX_RINGS];
 	int map_fd, prog_fd, link_fd, ep_fd;
 	uint32_t ep_events;     /* current epoll interest of every socket */
-	uint32_t *owner;        /* per user buffer: the tx slot it is in flight on */
+	uint32_t *owner;        /* per arena buffer: the tx slot it is in flight on */
+	struct xdp_arena *arena;
 	uint32_t chunk, chunk_shift;
-	uint64_t umem_size;
+	uint32_t want_chunk;    /* the chunk this port needs (buf_size asked for, else by MTU) */
+	int fixed_chunk;        /* ... because it was asked for */
+	uint32_t tx_n, rx_n, fill_n, comp_n, nfill, maxframe, mode;
+	uint32_t nbufs;         /* buffers this port takes from the arena */
 	int has_tx, has_rx;
 	int zc, native, need_wakeup, sg, budget;
 	char natif_err[48];     /* why native XDP was refused */
@@ -226,6 +246,7 @@ static int xdp_rxsync(struct nmt_port *p, unsigned ri)
 	struct xq *q;
 	uint32_t head, tail, room, avail, cons, fprod, got = 0;
 	uint64_t cmask = ~(uint64_t)(pv->chunk - 1);
+	uint64_t data_off = XDP_HEADROOM;
 	int rc = 0;
 
 	if (ri >= p->num_rx_rings)
@@ -260,7 +281,7 @@ static int xdp_rxsync(struct nmt_port *p, unsigned ri)
 			break; /* resume here at the next rxsync */
 		for (j = 0; j < k; j++) {
 			struct xdp_desc *d = xdesc(&q->rx, cons + j);
-			uint64_t addr = d->addr;
+			uint64_t addr = d->addr, refill = addr & cmask;
 			uint32_t len = d->len;
 
 			if (fits) {
@@ -274,14 +295,21 @@ static int xdp_rxsync(struct nmt_port *p, unsigned ri)
 					fprod = f0;
 					goto out;
 				}
-				if (len > r->nr_buf_size || addr + len > pv->umem_size)
+				if (addr + len > pv->arena->size || len > r->nr_buf_size) {
 					len = 0; /* cannot happen: the kernel keeps frames in a chunk */
-				memcpy(nmt_buf(r, s->buf_idx), p->mem + addr, len);
+				} else if ((addr & (pv->chunk - 1)) == data_off) {
+					/* the chunk is a buffer: swap it in, the slot's goes to the kernel */
+					refill = (uint64_t)s->buf_idx << pv->chunk_shift;
+					s->buf_idx = (uint32_t)(addr >> pv->chunk_shift);
+				} else {
+					/* data elsewhere in the chunk (a driver's own headroom) */
+					memcpy(nmt_buf(r, s->buf_idx), pv->arena->base + addr, len);
+				}
 				s->len = (uint16_t)len;
 				s->flags = j + 1 < k ? NMT_NS_MOREFRAG : 0;
 				tail = nmt_ring_next(r, tail);
 			}
-			*xaddr(&q->fq, fprod++) = addr & cmask;
+			*xaddr(&q->fq, fprod++) = refill;
 		}
 		cons += k;
 		avail -= k;
@@ -400,7 +428,7 @@ static int xdp_kick(struct nmt_port *p, struct xdp_priv *pv, unsigned ri)
  * the kernel would take it (*bad = first bad slot or -1). Returns 0 when the
  * frame runs into head (the user has not finished it).
  */
-static int tx_frame(struct nmt_port *p, struct xdp_priv *pv, struct nmt_ring *r, uint32_t c,
+static int tx_frame(struct nmt_port *p, struct nmt_ring *r, uint32_t c,
 		    uint32_t head, uint32_t *k, int64_t *bad)
 {
 	uint32_t n = 0;
@@ -410,7 +438,7 @@ static int tx_frame(struct nmt_port *p, struct xdp_priv *pv, struct nmt_ring *r,
 		struct nmt_slot *s = nmt_slot(r, c);
 
 		if (*bad < 0 && (s->buf_idx >= p->num_bufs || s->len == 0 ||
-				 s->len > pv->chunk))
+				 s->len > p->buf_size))
 			*bad = c;
 		n++;
 		c = nmt_ring_next(r, c);
@@ -447,13 +475,13 @@ static int bad_frame(struct nmt_port *p, struct xdp_priv *pv, struct nmt_ring *r
 		return nmt_err(p, EINVAL, "%s: tx frame dropped: slot %u has buffer %u of length "
 			       "%u (the port has %u buffers of %u bytes; lengths start at 1)",
 			       p->ifname, (uint32_t)bad, s->buf_idx, s->len, p->num_bufs,
-			       pv->chunk);
+			       p->buf_size);
 	}
 	if (!pv->sg)
 		return nmt_err(p, EMSGSIZE, "%s: tx frame at slot %u dropped: it spans %u slots "
 			       "(NS_MOREFRAG) and this AF_XDP socket sends one buffer per frame "
 			       "(multi-buffer needs Linux >= 6.6); keep frames within %u bytes",
-			       p->ifname, c, k, pv->chunk);
+			       p->ifname, c, k, p->buf_size);
 	return nmt_err(p, EMSGSIZE, "%s: tx frame at slot %u dropped: it spans %u slots, "
 		       "AF_XDP takes at most %d", p->ifname, c, k, XDP_MAX_SEGS);
 }
@@ -489,7 +517,7 @@ static int xdp_txsync(struct nmt_port *p, unsigned ri)
 		uint32_t k = 0, j, cc;
 		int64_t bad;
 
-		if (!tx_frame(p, pv, r, c, head, &k, &bad))
+		if (!tx_frame(p, r, c, head, &k, &bad))
 			break; /* unfinished frame */
 		if (bad >= 0 || (k > 1 && (!pv->sg || k > XDP_MAX_SEGS))) {
 			if (rc == 0)
@@ -520,7 +548,7 @@ static int xdp_txsync(struct nmt_port *p, unsigned ri)
 			struct nmt_slot *s = nmt_slot(r, c);
 			struct xdp_desc *d = xdesc(&q->tx, prod);
 
-			d->addr = (uint64_t)s->buf_idx << pv->chunk_shift;
+			d->addr = ((uint64_t)s->buf_idx << pv->chunk_shift) + XDP_HEADROOM;
 			d->len = s->len;
 			d->options = j + 1 < k ? XDP_PKT_CONTD : 0;
 			q->post_slot[prod & mask] = c;
@@ -655,6 +683,12 @@ static void xdp_close(struct nmt_port *p)
 		free(pv->q[i].cdone);
 	}
 	free(pv->owner);
+	if (pv->arena && __atomic_sub_fetch(&pv->arena->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+		/* the kernel holds its own references to pinned pages */
+		if (pv->arena->base)
+			munmap(pv->arena->base, pv->arena->size);
+		free(pv->arena);
+	}
 	free(pv);
 	p->priv = NULL;
 	p->fd = -1; /* it was one of the above */
@@ -905,13 +939,16 @@ static int sockopt_u32(struct nmt_port *p, struct xq *q, int opt, uint32_t v, co
 }
 
 /*
- * xq_open - one socket on queue q->qid: UMEM, rings, fill ring stocked, bound
- * with bind_flags. On failure the socket is closed again and errno says why.
+ * xq_open - one socket on queue q->qid: rings, fill ring stocked, bound. With
+ * share_fd < 0 the socket registers the arena as its UMEM and binds with
+ * bind_flags; else it binds with XDP_SHARED_UMEM to share_fd's UMEM (and its
+ * copy/zero-copy mode). On failure errno says why; the caller closes it.
  */
-static int xq_open(struct nmt_port *p, struct xdp_priv *pv, struct xq *q, uint32_t tx_n,
-		   uint32_t rx_n, uint32_t fill_n, uint32_t comp_n, uint16_t bind_flags)
+static int xq_open(struct nmt_port *p, struct xdp_priv *pv, struct xq *q, int share_fd,
+		   uint16_t bind_flags)
 {
-	struct xdp_umem_reg mr;
+	uint32_t tx_n = pv->has_tx ? pv->tx_n : 0, rx_n = pv->has_rx ? pv->rx_n : 0;
+	struct xdp_arena *ar = pv->arena;
 	struct xdp_mmap_offsets off;
 	struct sockaddr_xdp sxdp;
 	socklen_t ol = sizeof(off);
@@ -929,26 +966,31 @@ static int xq_open(struct nmt_port *p, struct xdp_priv *pv, struct xq *q, uint32
 			return perm_error(p, e, "opening an AF_XDP socket");
 		return nmt_err(p, e, "%s: AF_XDP socket: %s", p->ifname, strerror(e));
 	}
-	memset(&mr, 0, sizeof(mr));
-	mr.addr = (uint64_t)(uintptr_t)p->mem;
-	mr.len = pv->umem_size;
-	mr.chunk_size = pv->chunk;
-	mr.headroom = 0;
-	if (setsockopt(q->fd, SOL_XDP, XDP_UMEM_REG, &mr, sizeof(mr)) < 0) {
-		e = errno;
-		if (e == EPERM)
-			return perm_error(p, e, "registering the UMEM");
-		if (e == ENOBUFS || e == ENOMEM)
-			return nmt_err(p, e, "%s: cannot pin %llu KiB of AF_XDP buffer memory: %s "
-				       "(over the locked-memory limit? run as root, give "
-				       "CAP_IPC_LOCK or raise `ulimit -l`, or use fewer slots)",
-				       p->ifname, (unsigned long long)(pv->umem_size >> 10),
-				       strerror(e));
-		return nmt_err(p, e, "%s: cannot register the AF_XDP buffer memory: %s", p->ifname,
-			       strerror(e));
+	if (share_fd < 0) {
+		struct xdp_umem_reg mr;
+
+		memset(&mr, 0, sizeof(mr));
+		mr.addr = (uint64_t)(uintptr_t)ar->base;
+		mr.len = ar->size;
+		mr.chunk_size = ar->chunk;
+		mr.headroom = 0;
+		if (setsockopt(q->fd, SOL_XDP, XDP_UMEM_REG, &mr, sizeof(mr)) < 0) {
+			e = errno;
+			if (e == EPERM)
+				return perm_error(p, e, "registering the UMEM");
+			if (e == ENOBUFS || e == ENOMEM)
+				return nmt_err(p, e, "%s: cannot pin %zu KiB of AF_XDP buffer memory: "
+					       "%s (over the locked-memory limit? run as root, give "
+					       "CAP_IPC_LOCK or raise `ulimit -l`, or use fewer slots)",
+					       p->ifname, ar->size >> 10, strerror(e));
+			return nmt_err(p, e, "%s: cannot register the AF_XDP buffer memory: %s",
+				       p->ifname, strerror(e));
+		}
 	}
-	if (sockopt_u32(p, q, XDP_UMEM_FILL_RING, fill_n, "fill") < 0 ||
-	    sockopt_u32(p, q, XDP_UMEM_COMPLETION_RING, comp_n, "completion") < 0 ||
+	/* a socket sharing a UMEM on another device or queue has its own fill and
+	 * completion rings */
+	if (sockopt_u32(p, q, XDP_UMEM_FILL_RING, pv->fill_n, "fill") < 0 ||
+	    sockopt_u32(p, q, XDP_UMEM_COMPLETION_RING, pv->comp_n, "completion") < 0 ||
 	    (rx_n && sockopt_u32(p, q, XDP_RX_RING, rx_n, "rx") < 0) ||
 	    (tx_n && sockopt_u32(p, q, XDP_TX_RING, tx_n, "tx") < 0))
 		return -1;
@@ -959,9 +1001,9 @@ static int xq_open(struct nmt_port *p, struct xdp_priv *pv, struct xq *q, uint32
 			      XDP_PGOFF_RX_RING) < 0) ||
 	    (tx_n && ring_map(p, q, &q->tx, "tx", &off.tx, tx_n, sizeof(struct xdp_desc),
 			      XDP_PGOFF_TX_RING) < 0) ||
-	    ring_map(p, q, &q->fq, "fill", &off.fr, fill_n, sizeof(uint64_t),
+	    ring_map(p, q, &q->fq, "fill", &off.fr, pv->fill_n, sizeof(uint64_t),
 		     XDP_UMEM_PGOFF_FILL_RING) < 0 ||
-	    ring_map(p, q, &q->cq, "completion", &off.cr, comp_n, sizeof(uint64_t),
+	    ring_map(p, q, &q->cq, "completion", &off.cr, pv->comp_n, sizeof(uint64_t),
 		     XDP_UMEM_PGOFF_COMPLETION_RING) < 0)
 		return -1;
 	/* every fill chunk goes to the kernel */
@@ -972,9 +1014,10 @@ static int xq_open(struct nmt_port *p, struct xdp_priv *pv, struct xq *q, uint32
 
 	memset(&sxdp, 0, sizeof(sxdp));
 	sxdp.sxdp_family = AF_XDP;
-	sxdp.sxdp_flags = bind_flags;
+	sxdp.sxdp_flags = share_fd < 0 ? bind_flags : XDP_SHARED_UMEM;
 	sxdp.sxdp_ifindex = (uint32_t)p->ifindex;
 	sxdp.sxdp_queue_id = (uint32_t)q->qid;
+	sxdp.sxdp_shared_umem_fd = share_fd < 0 ? 0 : (uint32_t)share_fd;
 	/* a socket closed just before (by us or a previous run) frees its hold on
 	 * the queue from a kernel workqueue: EBUSY for a few ms; wait up to 1 s */
 	for (i = 0; bind(q->fd, (struct sockaddr *)&sxdp, sizeof(sxdp)) < 0; i++) {
@@ -983,73 +1026,117 @@ static int xq_open(struct nmt_port *p, struct xdp_priv *pv, struct xq *q, uint32
 			usleep(10000);
 			continue;
 		}
-		return nmt_err(p, e, "%s: cannot bind an AF_XDP socket to queue %d: %s", p->ifname,
-			       q->qid, e == EBUSY ? "the queue is taken by another AF_XDP socket "
+		return nmt_err(p, e, "%s: cannot bind an AF_XDP socket to queue %d%s: %s",
+			       p->ifname, q->qid, share_fd < 0 ? "" : " (sharing a UMEM)",
+			       e == EBUSY ? "the queue is taken by another AF_XDP socket "
 			       "(another nm or XDP application?)" : strerror(e));
 	}
 	return 0;
 }
 
-/* every queue's socket, trying the best bind flags first */
-static int xdp_sockets(struct nmt_port *p, struct xdp_priv *pv, uint32_t tx_n, uint32_t rx_n,
-		       uint32_t fill_n, uint32_t comp_n, int allow_zc, int allow_copy,
-		       int want_sg)
+static void group_close_sockets(struct nmt_port **ps, unsigned n)
 {
-	uint16_t tries[8];
-	int nt = 0, t, z;
-	unsigned i;
+	unsigned k, i;
 
+	for (k = 0; k < n; k++) {
+		struct xdp_priv *pv = ps[k]->priv;
+
+		for (i = 0; i < pv->nq; i++)
+			xq_close(&pv->q[i]);
+	}
+}
+
+/* every socket of the group with these flags; share: through XDP_SHARED_UMEM */
+static int group_try(struct nmt_port **ps, unsigned n, uint16_t flags, int share, int *failed)
+{
+	int fd0 = -1;
+	unsigned k, i;
+
+	for (k = 0; k < n; k++) {
+		struct xdp_priv *pv = ps[k]->priv;
+
+		for (i = 0; i < pv->nq; i++) {
+			if (xq_open(ps[k], pv, &pv->q[i], share ? fd0 : -1, flags) < 0) {
+				int e = errno;
+
+				*failed = (int)k;
+				group_close_sockets(ps, n);
+				errno = e;
+				return -1;
+			}
+			if (fd0 < 0)
+				fd0 = pv->q[i].fd;
+		}
+	}
+	return 0;
+}
+
+/*
+ * group_sockets - every queue's socket of every port of one arena, trying the
+ * best bind flags first, and sharing the UMEM before registering it per socket.
+ */
+static int group_sockets(struct nmt_port **ps, unsigned n, int *failed)
+{
+	struct xdp_arena *ar = ((struct xdp_priv *)ps[0]->priv)->arena;
+	int allow_zc = 1, allow_copy = 1, nt = 0, t, share = 0, z;
+	unsigned k, i, nsock = 0;
+	uint16_t tries[8];
+
+	for (k = 0; k < n; k++) {
+		struct xdp_priv *pv = ps[k]->priv;
+
+		allow_zc &= (pv->has_rx && pv->native) || (pv->mode & NMT_XDP_ZEROCOPY);
+		allow_copy &= !(pv->mode & NMT_XDP_ZEROCOPY);
+		nsock += pv->nq;
+	}
 	for (z = allow_zc ? 0 : 1; z < (allow_copy ? 2 : 1); z++) {
 		uint16_t mode = z == 0 ? XDP_ZEROCOPY : XDP_COPY;
 
-		if (want_sg)
-			tries[nt++] = mode | XDP_USE_NEED_WAKEUP | XDP_USE_SG;
+		tries[nt++] = mode | XDP_USE_NEED_WAKEUP | XDP_USE_SG;
 		tries[nt++] = mode | XDP_USE_NEED_WAKEUP;
 	}
 	if (allow_copy)
 		tries[nt++] = XDP_COPY; /* Linux < 5.4: no need_wakeup */
 	for (t = 0; t < nt; t++) {
-		for (i = 0; i < pv->nq; i++)
-			if (xq_open(p, pv, &pv->q[i], tx_n, rx_n, fill_n, comp_n, tries[t]) < 0)
-				break;
-		if (i == pv->nq)
-			break;
-		{
-			int e = errno;
-			unsigned j;
+		for (share = nsock > 1; share >= 0; share--) {
+			int e;
 
-			for (j = 0; j <= i && j < pv->nq; j++)
-				xq_close(&pv->q[j]);
-			errno = e;
-			/* only "this mode is not supported" is worth another try */
+			if (group_try(ps, n, tries[t], share, failed) == 0)
+				goto bound;
+			e = errno;
+			/* only "this mode (or sharing) is not supported" is worth another try */
 			if (e != EOPNOTSUPP && e != EINVAL && e != EPROTONOSUPPORT)
 				return -1;
-			if (t + 1 == nt)
+			if (t + 1 == nt && share == 0)
 				return -1;
 		}
 	}
-	pv->zc = (tries[t] & XDP_ZEROCOPY) != 0;
-	pv->need_wakeup = (tries[t] & XDP_USE_NEED_WAKEUP) != 0;
-	pv->sg = (tries[t] & XDP_USE_SG) != 0;
-	if (pv->zc) {
-		/* bind may fall back silently on old kernels: ask */
+	return -1;
+bound:
+	ar->shared = share;
+	for (k = 0; k < n; k++) {
+		struct xdp_priv *pv = ps[k]->priv;
 		struct xdp_options o;
 		socklen_t ol = sizeof(o);
 
-		if (getsockopt(pv->q[0].fd, SOL_XDP, XDP_OPTIONS, &o, &ol) == 0)
+		pv->zc = (tries[t] & XDP_ZEROCOPY) != 0;
+		pv->need_wakeup = (tries[t] & XDP_USE_NEED_WAKEUP) != 0;
+		pv->sg = (tries[t] & XDP_USE_SG) != 0;
+		/* bind may fall back silently on old kernels: ask */
+		if (pv->zc && getsockopt(pv->q[0].fd, SOL_XDP, XDP_OPTIONS, &o, &ol) == 0)
 			pv->zc = (o.flags & XDP_OPTIONS_ZEROCOPY) != 0;
-	}
-	/* copy mode: let one sendto() move a whole ring instead of 32 frames */
-	pv->budget = XDP_TX_BATCH;
-	if (!pv->zc && tx_n > XDP_TX_BATCH) {
-		uint32_t b = tx_n;
+		/* copy mode: let one sendto() move a whole ring instead of 32 frames */
+		pv->budget = XDP_TX_BATCH;
+		if (!pv->zc && pv->has_tx && pv->tx_n > XDP_TX_BATCH) {
+			uint32_t b = pv->tx_n;
 
-		for (i = 0; i < pv->nq; i++)
-			if (setsockopt(pv->q[i].fd, SOL_XDP, XDP_MAX_TX_SKB_BUDGET, &b,
-				       sizeof(b)) < 0)
-				break;
-		if (i == pv->nq)
-			pv->budget = (int)b;
+			for (i = 0; i < pv->nq; i++)
+				if (setsockopt(pv->q[i].fd, SOL_XDP, XDP_MAX_TX_SKB_BUDGET, &b,
+					       sizeof(b)) < 0)
+					break;
+			if (i == pv->nq)
+				pv->budget = (int)b;
+		}
 	}
 	return 0;
 }
@@ -1063,18 +1150,21 @@ static uint32_t pow2_up(uint32_t v)
 	return n;
 }
 
-
-int nmt_xdp_open(struct nmt_port *p, const struct nmt_open_req *req)
+/*
+ * xdp_prepare - check the request, find the queues, attach the XDP program
+ * (rx); what the port needs from an arena is left in its priv.
+ */
+static int xdp_prepare(struct nmt_port *p, const struct nmt_open_req *req)
 {
 	const char *ifname = req->ifname;
 	int has_tx = !(req->flags & NMT_OPEN_RX_ONLY), has_rx = !(req->flags & NMT_OPEN_TX_ONLY);
 	uint32_t tx_n = pow2_up(req->tx_slots ? req->tx_slots : 1024);
 	uint32_t rx_n = pow2_up(req->rx_slots ? req->rx_slots : 1024);
-	uint32_t fill_n, comp_n, chunk, maxframe, user_bufs, nfill, i;
 	struct xdp_priv *pv;
-	int need_sg;
-	size_t o;
+	uint32_t i;
 
+	if (p->ops)
+		return nmt_err(p, EBUSY, "port handle already open");
 	if (nmt_if_query(p, ifname) < 0)
 		return -1;
 	if (!has_tx && !has_rx)
@@ -1089,19 +1179,9 @@ int nmt_xdp_open(struct nmt_port *p, const struct nmt_open_req *req)
 	if (tx_n < 2 || rx_n < 2 || tx_n > 65536 || rx_n > 65536)
 		return nmt_err(p, EINVAL, "%s: AF_XDP rings have 2 to 65536 slots (asked for %u tx, "
 			       "%u rx)", ifname, req->tx_slots, req->rx_slots);
-	/* frames up to MTU + Ethernet header + one VLAN tag, after 256 bytes of headroom */
-	maxframe = (uint32_t)(p->mtu > 0 ? p->mtu : 1500) + 18;
-	if (req->buf_size) {
-		if (req->buf_size != 2048 && req->buf_size != 4096)
-			return nmt_err(p, EINVAL, "%s: AF_XDP buffers are 2048 or 4096 bytes (the "
-				       "UMEM chunk size), not %u", ifname, req->buf_size);
-		chunk = req->buf_size;
-	} else {
-		chunk = maxframe + XDP_HEADROOM <= 2048 ? 2048 : 4096;
-	}
-	/* multi-buffer (Linux >= 6.6): frames longer than a chunk arrive in pieces,
-	 * and NS_MOREFRAG frames go out as one; without it they are dropped */
-	need_sg = has_rx && maxframe + XDP_HEADROOM > chunk;
+	if (req->buf_size && req->buf_size != 2048 && req->buf_size != 4096)
+		return nmt_err(p, EINVAL, "%s: AF_XDP buffers are 2048 or 4096 bytes (the UMEM "
+			       "chunk size), not %u", ifname, req->buf_size);
 
 	pv = calloc(1, sizeof(*pv));
 	if (!pv)
@@ -1113,8 +1193,14 @@ int nmt_xdp_open(struct nmt_port *p, const struct nmt_open_req *req)
 	p->ops = &xdp_ops; /* from here on a failed open is cleaned up by xdp_close */
 	pv->has_tx = has_tx;
 	pv->has_rx = has_rx;
-	pv->chunk = chunk;
-	pv->chunk_shift = chunk == 2048 ? 11 : 12;
+	pv->mode = req->mode;
+	pv->tx_n = tx_n;
+	pv->rx_n = rx_n;
+	/* frames up to MTU + Ethernet header + one VLAN tag, after 256 bytes of headroom */
+	pv->maxframe = (uint32_t)(p->mtu > 0 ? p->mtu : 1500) + 18;
+	pv->fixed_chunk = req->buf_size != 0;
+	pv->want_chunk = req->buf_size ? req->buf_size :
+		pv->maxframe + XDP_HEADROOM <= 2048 ? 2048 : 4096;
 
 	{
 		/* AF_XDP needs the queue on both sides */
@@ -1139,45 +1225,68 @@ int nmt_xdp_open(struct nmt_port *p, const struct nmt_open_req *req)
 	for (i = 0; i < pv->nq; i++)
 		pv->q[i].qid = req->queue < 0 ? (int)i : req->queue;
 
-	/* buffers: the user's (one per slot), then each queue's fill chunks */
-	fill_n = has_rx ? rx_n : XDP_SMALL_RING;
-	comp_n = has_tx ? tx_n : XDP_SMALL_RING;
-	nfill = has_rx ? fill_n : 0;
-	if (nmt_rings_alloc(p, has_tx ? pv->nq : 0, has_rx ? pv->nq : 0, tx_n, rx_n, chunk,
-			    pv->nq * nfill) < 0)
-		return -1;
-	user_bufs = p->num_bufs - pv->nq * nfill;
-	pv->umem_size = (uint64_t)p->num_bufs * chunk;
-	p->num_bufs = user_bufs; /* fill chunks are the backend's */
-	for (i = 0; i < pv->nq; i++) {
-		pv->q[i].fill0 = user_bufs + i * nfill;
-		pv->q[i].nfill = nfill;
-	}
-	if (has_tx) {
-		pv->owner = malloc((size_t)user_bufs * sizeof(*pv->owner));
-		if (!pv->owner)
-			return nmt_err(p, ENOMEM, "%s: out of memory", ifname);
-		memset(pv->owner, 0xff, (size_t)user_bufs * sizeof(*pv->owner));
-		for (i = 0; i < pv->nq; i++) {
-			pv->q[i].post_slot = calloc(tx_n, sizeof(uint32_t));
-			pv->q[i].cdone = calloc(tx_n, 1);
-			if (!pv->q[i].post_slot || !pv->q[i].cdone)
-				return nmt_err(p, ENOMEM, "%s: out of memory", ifname);
-		}
-	}
+	/* buffers: one per slot, then each queue's spares for the fill ring */
+	pv->fill_n = has_rx ? rx_n : XDP_SMALL_RING;
+	pv->comp_n = has_tx ? tx_n : XDP_SMALL_RING;
+	pv->nfill = has_rx ? pv->fill_n : 0;
+	pv->nbufs = pv->nq * ((has_tx ? tx_n : 0) + (has_rx ? rx_n + pv->nfill : 0));
 
 	/* the program first (frames pass until a socket is in the map), then the sockets */
 	if (has_rx && xdp_attach(p, pv, req->mode) < 0)
 		return -1;
-	if (xdp_sockets(p, pv, has_tx ? tx_n : 0, has_rx ? rx_n : 0, fill_n, comp_n,
-			(has_rx && pv->native) || (req->mode & NMT_XDP_ZEROCOPY),
-			!(req->mode & NMT_XDP_COPY), 1) < 0)
+	return 0;
+}
+
+/* xdp_rings - the port's rings, with buffers [first, first + pv->nbufs) of the arena */
+static int xdp_rings(struct nmt_port *p, struct xdp_priv *pv, struct xdp_arena *ar,
+		     uint32_t first)
+{
+	uint32_t nslots = pv->nq * ((pv->has_tx ? pv->tx_n : 0) + (pv->has_rx ? pv->rx_n : 0));
+	uint32_t i;
+
+	pv->arena = ar;
+	__atomic_add_fetch(&ar->refs, 1, __ATOMIC_ACQ_REL);
+	pv->chunk = ar->chunk;
+	pv->chunk_shift = ar->chunk == 2048 ? 11 : 12;
+	if (nmt_rings_alloc_in(p, pv->has_tx ? pv->nq : 0, pv->has_rx ? pv->nq : 0, pv->tx_n,
+			       pv->rx_n, ar->chunk - XDP_HEADROOM, ar->chunk,
+			       ar->base + XDP_HEADROOM, first) < 0)
 		return -1;
-	if ((req->mode & NMT_XDP_ZEROCOPY) && !pv->zc)
+	/* any buffer of the arena may be named in a slot */
+	p->num_bufs = ar->nbufs;
+	p->memsize = p->region_size + ar->size;
+	for (i = 0; i < pv->nq; i++) {
+		pv->q[i].fill0 = first + nslots + i * pv->nfill;
+		pv->q[i].nfill = pv->nfill;
+	}
+	if (pv->has_tx) {
+		pv->owner = malloc((size_t)ar->nbufs * sizeof(*pv->owner));
+		if (!pv->owner)
+			return nmt_err(p, ENOMEM, "%s: out of memory", p->ifname);
+		memset(pv->owner, 0xff, (size_t)ar->nbufs * sizeof(*pv->owner));
+		for (i = 0; i < pv->nq; i++) {
+			pv->q[i].post_slot = calloc(pv->tx_n, sizeof(uint32_t));
+			pv->q[i].cdone = calloc(pv->tx_n, 1);
+			if (!pv->q[i].post_slot || !pv->q[i].cdone)
+				return nmt_err(p, ENOMEM, "%s: out of memory", p->ifname);
+		}
+	}
+	return 0;
+}
+
+/* xdp_finish - sockets bound: XSKMAP, the pollable fd, and what `nm info` says */
+static int xdp_finish(struct nmt_port *p, struct xdp_priv *pv)
+{
+	struct xdp_arena *ar = pv->arena;
+	const char *ifname = p->ifname;
+	uint32_t i;
+	size_t o;
+
+	if ((pv->mode & NMT_XDP_ZEROCOPY) && !pv->zc)
 		return nmt_err(p, EOPNOTSUPP, "%s: the driver has no AF_XDP zero-copy mode "
 			       "(veth and generic XDP never do); drop the zero-copy-only mode",
 			       ifname);
-	if (has_rx) {
+	if (pv->has_rx) {
 		for (i = 0; i < pv->nq; i++) {
 			union bpf_attr a;
 			uint32_t key = (uint32_t)pv->q[i].qid, val = (uint32_t)pv->q[i].fd;
@@ -1215,24 +1324,158 @@ int nmt_xdp_open(struct nmt_port *p, const struct nmt_open_req *req)
 	}
 
 	p->backend = "xdp";
-	snprintf(p->mem_id, sizeof(p->mem_id), "xdp:%s:%d:%p", ifname, (int)getpid(),
-		 (void *)p->region);
+	snprintf(p->mem_id, sizeof(p->mem_id), "xdp:%d:%p", (int)getpid(), (void *)ar->base);
 	o = nmt_detail_add(p, 0, "AF_XDP");
-	if (has_rx)
+	if (pv->has_rx)
 		o = nmt_detail_add(p, o, ", XDP %s", pv->native ? "native" : "generic");
 	else
 		o = nmt_detail_add(p, o, ", tx only (no XDP program)");
-	if (!has_tx)
+	if (!pv->has_tx)
 		o = nmt_detail_add(p, o, ", rx only");
 	o = nmt_detail_add(p, o, ", %s%s%s", pv->zc ? "zero-copy" : "copy",
-		       pv->need_wakeup ? ", need_wakeup" : "", pv->sg ? ", multi-buffer" : "");
+			   pv->need_wakeup ? ", need_wakeup" : "", pv->sg ? ", multi-buffer" : "");
 	if (pv->nq == 1)
 		o = nmt_detail_add(p, o, ", queue %d", pv->q[0].qid);
 	else
 		o = nmt_detail_add(p, o, ", queues 0-%u", pv->nq - 1);
-	if (need_sg && !pv->sg)
-		o = nmt_detail_add(p, o, ", rx frames over %u bytes dropped", chunk - XDP_HEADROOM);
-	if (has_rx && !pv->native && pv->natif_err[0])
+	if (ar->nports > 1)
+		o = nmt_detail_add(p, o, ", UMEM %s with %u other port%s",
+				   ar->shared ? "shared" : "registered per socket, buffers shared",
+				   ar->nports - 1, ar->nports > 2 ? "s" : "");
+	if (pv->has_rx && pv->maxframe + XDP_HEADROOM > pv->chunk && !pv->sg)
+		o = nmt_detail_add(p, o, ", rx frames over %u bytes dropped",
+				   pv->chunk - XDP_HEADROOM);
+	if (pv->has_rx && !pv->native && pv->natif_err[0])
 		nmt_detail_add(p, o, " (native XDP: %s)", pv->natif_err);
 	return 0;
+}
+
+/* can port pv use an arena of chunk (asked for: fixed) and copy/zero-copy modes? */
+static int xdp_fits(const struct xdp_priv *pv, uint32_t *chunk, int *fixed, uint32_t *modes)
+{
+	uint32_t m = (*modes | pv->mode) & (NMT_XDP_COPY | NMT_XDP_ZEROCOPY);
+
+	if (m == (NMT_XDP_COPY | NMT_XDP_ZEROCOPY))
+		return 0;
+	if (pv->fixed_chunk && *fixed && pv->want_chunk != *chunk)
+		return 0;
+	if (pv->fixed_chunk && !*fixed && pv->want_chunk < *chunk)
+		return 0;
+	if (!pv->fixed_chunk && *fixed && pv->want_chunk > *chunk)
+		return 0;
+	if (pv->fixed_chunk || pv->want_chunk > *chunk)
+		*chunk = pv->want_chunk;
+	*fixed |= pv->fixed_chunk;
+	*modes = m;
+	return 1;
+}
+
+/* one arena for ports ps[0..n): buffers, rings, sockets, then each port's finish */
+static int xdp_open_arena(struct nmt_port **ps, unsigned n, uint32_t chunk, int *failed)
+{
+	struct xdp_arena *ar;
+	uint64_t nbufs = 0, first = 0;
+	unsigned k;
+
+	for (k = 0; k < n; k++)
+		nbufs += ((struct xdp_priv *)ps[k]->priv)->nbufs;
+	*failed = 0;
+	if (nbufs > (1ull << 31) / 4 || nbufs * chunk > (1ull << 40))
+		return nmt_err(ps[0], ENOMEM, "%s: %llu AF_XDP buffers are too many; use fewer "
+			       "slots", ps[0]->ifname, (unsigned long long)nbufs);
+	ar = calloc(1, sizeof(*ar));
+	if (!ar)
+		return nmt_err(ps[0], ENOMEM, "%s: out of memory", ps[0]->ifname);
+	ar->chunk = chunk;
+	ar->nbufs = (uint32_t)nbufs;
+	ar->nports = n;
+	ar->size = (size_t)nbufs * chunk;
+	ar->base = mmap(NULL, ar->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+			0);
+	if (ar->base == MAP_FAILED) {
+		int e = errno;
+
+		free(ar);
+		return nmt_err(ps[0], e, "%s: cannot allocate %zu KiB of AF_XDP buffers: %s",
+			       ps[0]->ifname, (size_t)(nbufs * chunk) >> 10, strerror(e));
+	}
+	/* each port holds a reference from xdp_rings on; this one is dropped below */
+	ar->refs = 1;
+	for (k = 0; k < n; k++) {
+		struct xdp_priv *pv = ps[k]->priv;
+
+		*failed = (int)k;
+		if (xdp_rings(ps[k], pv, ar, (uint32_t)first) < 0)
+			break;
+		first += pv->nbufs;
+	}
+	if (k == n && group_sockets(ps, n, failed) == 0) {
+		for (k = 0; k < n; k++) {
+			*failed = (int)k;
+			if (xdp_finish(ps[k], ps[k]->priv) < 0)
+				break;
+		}
+	}
+	if (__atomic_sub_fetch(&ar->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+		munmap(ar->base, ar->size);
+		free(ar);
+	}
+	return k == n ? 0 : -1;
+}
+
+/*
+ * nmt_xdp_open_group - open AF_XDP ports together: those that can (same
+ * chunk size, compatible copy/zero-copy modes) share one arena and UMEM. On
+ * failure *failed is the index of the port whose errmsg says why; the caller
+ * closes every port.
+ */
+int nmt_xdp_open_group(struct nmt_port **ps, const struct nmt_open_req **reqs, unsigned n,
+		       int *failed)
+{
+	struct nmt_port *g[NMT_MAX_RINGS];
+	int gi[NMT_MAX_RINGS], done[NMT_MAX_RINGS] = { 0 };
+	unsigned k, j, ng;
+
+	*failed = -1;
+	if (n > NMT_MAX_RINGS) {
+		*failed = 0;
+		return nmt_err(ps[0], EINVAL, "at most %d AF_XDP ports open together",
+			       NMT_MAX_RINGS);
+	}
+	for (k = 0; k < n; k++)
+		if (xdp_prepare(ps[k], reqs[k]) < 0) {
+			*failed = (int)k;
+			return -1;
+		}
+	for (k = 0; k < n; k++) {
+		struct xdp_priv *pv = ps[k]->priv;
+		uint32_t chunk = pv->want_chunk, modes = pv->mode;
+		int fixed = pv->fixed_chunk, f;
+
+		if (done[k])
+			continue;
+		ng = 0;
+		gi[ng] = (int)k;
+		g[ng++] = ps[k];
+		done[k] = 1;
+		modes &= NMT_XDP_COPY | NMT_XDP_ZEROCOPY;
+		for (j = k + 1; j < n; j++)
+			if (!done[j] && xdp_fits(ps[j]->priv, &chunk, &fixed, &modes)) {
+				gi[ng] = (int)j;
+				g[ng++] = ps[j];
+				done[j] = 1;
+			}
+		if (xdp_open_arena(g, ng, chunk, &f) < 0) {
+			*failed = gi[f >= 0 ? f : 0];
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int nmt_xdp_open(struct nmt_port *p, const struct nmt_open_req *req)
+{
+	int failed;
+
+	return nmt_xdp_open_group(&p, &req, 1, &failed);
 }

@@ -1,7 +1,7 @@
 """Ports by netmap name: the grammar (pure Python) and opening them (C rings)."""
 
 from nmtools.ports.pipes import PipeInfo, list_pipes
-from nmtools.ports.port import Port, open_port, resolve
+from nmtools.ports.port import Port, open_port, open_ports, resolve
 from nmtools.ports.spec import Mode, PortSpec, parse_port
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "PortSpec",
     "list_pipes",
     "open_port",
+    "open_ports",
     "parse_port",
     "resolve",
 ]

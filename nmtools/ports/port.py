@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import atexit
 import errno
+import os
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any
@@ -408,9 +409,42 @@ def open_port(
         return port
 
 
-def _open(name: str, spec: PortSpec | None, req: Request) -> Port:
-    h = B.new_port()
-    creq = B.ffi.new("struct nmt_open_req *")
+def open_ports(
+    names: Sequence[str], *, admode: str | None = None, direction: str | None = None
+) -> list[Port]:
+    """Open several ports at once (the two sides of a bridge, say).
+
+    AF_XDP ports among them share one UMEM where the kernel allows it: they get the same
+    `mem_id`, and a frame received on one goes out on another by swapping buffer indexes,
+    without a copy. Other ports open as `open_port` opens them. All or none are opened.
+    """
+    resolved = [resolve(name, admode, direction) for name in names]
+    reqs = [req for _, req in resolved]
+    notes = [""] * len(names)
+    while True:
+        try:
+            ports = _open_group(list(names), [spec for spec, _ in resolved], reqs)
+        except _GroupError as e:
+            req = reqs[e.index]
+            if not (req.auto and req.kind == B.lib.NMT_KIND_XDP):
+                raise e.error from None
+            # as in open_port: auto mode falls back to AF_PACKET for this port
+            reqs[e.index] = replace(req, kind=B.lib.NMT_KIND_PACKET, admode="packet", rx_slots=0)
+            notes[e.index] = f"AF_XDP unavailable: {e.error}"
+            continue
+        for port, note in zip(ports, notes, strict=True):
+            port.admode_note = note
+        return ports
+
+
+class _GroupError(Exception):
+    def __init__(self, index: int, error: NmError) -> None:
+        super().__init__(str(error))
+        self.index = index
+        self.error = error
+
+
+def _fill_request(creq: Any, name: str, req: Request) -> None:
     creq.kind = req.kind
     creq.ifname = req.ifname.encode()[:63]
     creq.pipe_id = req.pipe_id.encode()[:63]
@@ -423,6 +457,28 @@ def _open(name: str, spec: PortSpec | None, req: Request) -> Port:
     creq.tx_rings, creq.rx_rings = req.tx_rings, req.rx_rings
     creq.tx_slots, creq.rx_slots = req.tx_slots, req.rx_slots
     creq.fanout = req.fanout if req.kind == B.lib.NMT_KIND_PACKET else 0
+
+
+def _open_group(names: list[str], specs: list[PortSpec | None], reqs: list[Request]) -> list[Port]:
+    n = len(names)
+    handles = [B.new_port() for _ in range(n)]
+    creqs = B.ffi.new("struct nmt_open_req[]", n)
+    for i in range(n):
+        _fill_request(creqs[i], names[i], reqs[i])
+        handles[i].name = names[i].encode()[:127]
+    failed = B.ffi.new("int *")
+    if B.lib.nmt_ports_open(B.ffi.new("struct nmt_port *[]", handles), creqs, n, failed) < 0:
+        code = B.ffi.errno
+        i = max(0, failed[0])
+        msg = B.cstr(handles[i].errmsg) or os.strerror(code)
+        raise _GroupError(i, error_for(code, msg))
+    return [Port(names[i], specs[i], reqs[i], handles[i]) for i in range(n)]
+
+
+def _open(name: str, spec: PortSpec | None, req: Request) -> Port:
+    h = B.new_port()
+    creq = B.ffi.new("struct nmt_open_req *")
+    _fill_request(creq, name, req)
     h.name = name.encode()[:127]
     B.check(B.lib.nmt_port_open(h, creq), h)
     return Port(name, spec, req, h)

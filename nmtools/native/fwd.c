@@ -1,0 +1,200 @@
+/*
+ * fwd.c - move frames from one port's rx rings to another port's tx rings,
+ * as netmap's bridge does: by swapping buffer indexes when the two ports
+ * share memory (equal mem_id: two AF_XDP ports opened together, the ends of
+ * one pipe), else by copying. Frames stay whole: a frame of several slots
+ * (NS_MOREFRAG) moves only when all of it has arrived and fits in one tx ring.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "nmt.h"
+
+int nmt_fwd_zerocopy(const struct nmt_port *src, const struct nmt_port *dst)
+{
+	return src->mem_id[0] && strcmp(src->mem_id, dst->mem_id) == 0;
+}
+
+/* slots of the complete frame at rx slot i, 0 if it runs into tail */
+static uint32_t frame_slots(struct nmt_ring *rx, uint32_t i)
+{
+	uint32_t n = 1;
+
+	while (nmt_slot(rx, i)->flags & NMT_NS_MOREFRAG) {
+		i = nmt_ring_next(rx, i);
+		if (i == rx->tail)
+			return 0;
+		n++;
+	}
+	return n;
+}
+
+/* slots from i up to tail: what the user still owns after i */
+static uint32_t room_from(const struct nmt_ring *r, uint32_t i)
+{
+	return r->tail >= i ? r->tail - i : r->tail + r->num_slots - i;
+}
+
+/* one ring pair: up to *frames frames; counts into c */
+static void rings_move(struct nmt_ring *rx, struct nmt_ring *tx, uint32_t *frames, int zc,
+		       struct nmt_fwd_count *c)
+{
+	uint32_t ri = rx->head, ti = tx->head;
+
+	while (*frames && ri != rx->tail) {
+		uint32_t n = frame_slots(rx, ri), j, bytes = 0;
+		int fits = 1;
+
+		if (n == 0 || n > room_from(tx, ti))
+			break;
+		for (j = 0, fits = 1; j < n; j++)
+			if (nmt_slot(rx, nmt_ring_add(rx, ri, j))->len > tx->nr_buf_size)
+				fits = 0;
+		for (j = 0; j < n; j++) {
+			struct nmt_slot *rs = nmt_slot(rx, ri), *ts;
+
+			if (!fits) {
+				ri = nmt_ring_next(rx, ri);
+				continue;
+			}
+			ts = nmt_slot(tx, ti);
+			if (zc) {
+				uint32_t b = ts->buf_idx;
+
+				ts->buf_idx = rs->buf_idx;
+				rs->buf_idx = b;
+				rs->flags |= NMT_NS_BUF_CHANGED;
+				ts->flags = NMT_NS_BUF_CHANGED;
+			} else {
+				memcpy(nmt_buf(tx, ts->buf_idx), nmt_buf(rx, rs->buf_idx), rs->len);
+				ts->flags = 0;
+				c->copied++;
+			}
+			ts->len = rs->len;
+			ts->flags |= rs->flags & NMT_NS_MOREFRAG;
+			bytes += rs->len;
+			ri = nmt_ring_next(rx, ri);
+			ti = nmt_ring_next(tx, ti);
+		}
+		if (fits) {
+			c->pkts++;
+			c->bytes += bytes;
+		} else {
+			c->dropped++; /* longer than the destination's buffers */
+		}
+		(*frames)--;
+	}
+	rx->head = rx->cur = ri;
+	tx->head = tx->cur = ti;
+}
+
+uint32_t nmt_fwd_move(struct nmt_port *src, struct nmt_port *dst, uint32_t frames, int zc,
+		      struct nmt_fwd_count *c)
+{
+	uint32_t left = frames, i, t = 0;
+
+	for (i = 0; i < src->num_rx_rings && left && dst->num_tx_rings; i++) {
+		struct nmt_ring *rx = src->rx_rings[i];
+		uint32_t tried;
+
+		/* the next tx ring with room, round robin */
+		for (tried = 0; !nmt_ring_empty(rx) && left && tried < dst->num_tx_rings;
+		     tried++) {
+			struct nmt_ring *tx = dst->tx_rings[t];
+			uint32_t before = left;
+
+			rings_move(rx, tx, &left, zc, c);
+			if (left == before || !nmt_ring_empty(rx))
+				t = t + 1 == dst->num_tx_rings ? 0 : t + 1;
+		}
+	}
+	return frames - left;
+}
+
+/*
+ * nmt_run_fwd - forward src -> dst until count frames (0: no limit), idle_ms
+ * without a frame after the first (0: no limit), or st->cancel. burst: most
+ * frames per move (netmap bridge's -b). zerocopy: swap buffers when the ports
+ * share memory (else copy). Counts: st->pkts/bytes forwarded, st->drops
+ * frames too long for dst, *copied slots copied (0 when swapping).
+ */
+int nmt_run_fwd(struct nmt_port *src, struct nmt_port *dst, uint64_t count, uint32_t burst,
+		int zerocopy, int idle_ms, struct nmt_stats *st, uint64_t *copied)
+{
+	int zc = zerocopy && nmt_fwd_zerocopy(src, dst);
+	struct nmt_fwd_count c = { 0, 0, 0, 0 };
+	uint64_t idle_since = 0, last = 0;
+	unsigned i;
+	int rc = 0;
+
+	if (!src->num_rx_rings || !dst->num_tx_rings) {
+		st->done = 1;
+		return nmt_err(src, EINVAL, "%s: forwarding needs rx rings on the source and tx rings "
+			       "on the destination", src->name);
+	}
+	if (!burst)
+		burst = 1024;
+	st->t_start_ns = st->t_end_ns = nmt_now_ns();
+	while (!st->cancel && (!count || c.pkts + c.dropped < count)) {
+		uint64_t want = count ? count - c.pkts - c.dropped : burst;
+		uint32_t moved;
+
+		for (i = 0; i < src->num_rx_rings; i++)
+			if (nmt_rxsync(src, i) < 0) {
+				rc = -1;
+				goto out;
+			}
+		moved = nmt_fwd_move(src, dst, want < burst ? (uint32_t)want : burst, zc, &c);
+		if (moved) {
+			for (i = 0; i < dst->num_tx_rings; i++)
+				if (nmt_txsync(dst, i) < 0) {
+					rc = -1;
+					goto out;
+				}
+			st->pkts = c.pkts;
+			st->bytes = c.bytes;
+			st->drops = c.dropped;
+			st->events++;
+			last = st->t_end_ns = nmt_now_ns();
+			if (c.pkts + c.dropped == moved)
+				st->t_start_ns = last;
+			idle_since = 0;
+			continue;
+		}
+		if (idle_ms > 0 && last && nmt_now_ns() - last >= (uint64_t)idle_ms * 1000000)
+			break;
+		/* frames waiting but no room on dst: wait for dst; else for src */
+		for (i = 0; i < src->num_rx_rings; i++)
+			if (!nmt_ring_empty(src->rx_rings[i]))
+				break;
+		if (i < src->num_rx_rings) {
+			unsigned k;
+
+			for (k = 0; k < dst->num_tx_rings; k++)
+				if (nmt_txsync(dst, k) < 0) {
+					rc = -1;
+					goto out;
+				}
+			rc = nmt_idle(dst, NMT_WAIT_TX, &idle_since);
+		} else {
+			rc = nmt_idle(src, NMT_WAIT_RX, &idle_since);
+		}
+		if (rc < 0)
+			goto out;
+	}
+out:
+	if (rc < 0 && dst->errmsg[0] && !src->errmsg[0])
+		memcpy(src->errmsg, dst->errmsg, sizeof(src->errmsg));
+	if (nmt_port_flush(dst, 1000) < 0 && rc == 0) {
+		memcpy(src->errmsg, dst->errmsg, sizeof(src->errmsg));
+		rc = -1;
+	}
+	for (i = 0; i < src->num_rx_rings; i++)
+		nmt_rxsync(src, i); /* give the forwarded slots back */
+	st->pkts = c.pkts;
+	st->bytes = c.bytes;
+	st->drops = c.dropped;
+	*copied = c.copied;
+	st->done = 1;
+	return rc;
+}

@@ -1,0 +1,140 @@
+"""AF_XDP ports opened together share one UMEM, so frames are forwarded without a copy.
+
+Topology (three namespaces the test makes): sender `sa` -> `fa` | forwarder | `fb` -> `rb`
+receiver. The forwarder moves frames from fa's rx rings to fb's tx rings.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytestmark = pytest.mark.root
+
+N = 20000
+
+FWD = """
+import json, sys
+from nmtools import open_port, open_ports
+from nmtools.loops import run_forward
+a, b, together, count = sys.argv[1], sys.argv[2], sys.argv[3] == "1", int(sys.argv[4])
+if together:
+    pa, pb = open_ports([a, b], admode="xdp")
+else:
+    pa, pb = open_port(a, admode="xdp"), open_port(b, admode="xdp")
+print(json.dumps({"mem": [pa.mem_id, pb.mem_id], "detail": [pa.detail, pb.detail]}), flush=True)
+r = run_forward(pa, pb, count=count, idle=5)
+print(json.dumps({"pkts": r.stats.pkts, "drops": r.stats.drops, "zerocopy": r.zerocopy,
+                  "copied": r.copied}))
+"""
+
+RX = """
+import json, sys
+from nmtools import open_port
+from nmtools.loops import run_pattern_rx
+with open_port(sys.argv[1], admode=sys.argv[2]) as p:
+    print("ready", flush=True)
+    r = run_pattern_rx(p, int(sys.argv[3]), seed=9, minlen=60, maxlen=1514, idle=5)
+    print(json.dumps({"good": r.good, "bad": r.bad, "err": r.first_error}))
+"""
+
+TX = """
+import json, sys
+from nmtools import open_port
+from nmtools.loops import run_pattern_tx
+with open_port(sys.argv[1], admode="xdp") as p:
+    s = run_pattern_tx(p, int(sys.argv[2]), seed=9, minlen=60, maxlen=1514, batch=64)
+    print(json.dumps({"sent": s.pkts}))
+"""
+
+
+def chain(netns) -> tuple[str, str, str]:
+    s, f, r = netns.namespace(), netns.namespace(), netns.namespace()
+    netns.link(s, f, "sa", "fa")
+    netns.link(f, r, "fb", "rb")
+    return s, f, r
+
+
+def ready(proc) -> str:
+    line = proc.stdout.readline()
+    assert line, proc.stderr.read()
+    return line
+
+
+@pytest.mark.parametrize("together", [True, False], ids=["shared-umem", "separate"])
+def test_forward_between_two_xdp_ports(netns, together):
+    s, f, r = chain(netns)
+    big = "@conf:rx_slots=32768"  # room for the whole burst: Ethernet has no flow control
+    rx = netns.python(r, RX, f"netmap:rb{big}", "xdp", str(N))
+    assert ready(rx).strip() == "ready"
+    fwd = netns.python(f, FWD, f"netmap:fa{big}", "netmap:fb", "1" if together else "0", str(N))
+    opened = json.loads(ready(fwd))
+    tx = netns.run_json(s, TX, "netmap:sa", str(N))
+    fout, ferr = fwd.communicate(timeout=60)
+    assert fwd.returncode == 0, ferr
+    rout, rerr = rx.communicate(timeout=60)
+    assert rx.returncode == 0, rerr
+    moved = json.loads(fout.strip().splitlines()[-1])
+    got = json.loads(rout.strip().splitlines()[-1])
+
+    assert tx["sent"] == N
+    assert got == {"good": N, "bad": 0, "err": ""}  # every byte of every frame, in order
+    assert moved["pkts"] == N and moved["drops"] == 0
+    mem_a, mem_b = opened["mem"]
+    if together:
+        assert mem_a == mem_b
+        assert all("UMEM shared with 1 other port" in d for d in opened["detail"])
+        assert moved["zerocopy"] and moved["copied"] == 0
+    else:
+        assert mem_a != mem_b
+        assert not any("UMEM" in d for d in opened["detail"])
+        assert not moved["zerocopy"] and moved["copied"] == N
+
+
+def test_group_open_fails_whole_and_leaves_nothing(netns):
+    s, f, r = chain(netns)
+    code = """
+import json
+from nmtools import open_ports
+from nmtools.errors import NmError
+try:
+    open_ports(["netmap:fa", "netmap:nosuch0"], admode="xdp")
+except NmError as e:
+    print(json.dumps({"err": str(e), "type": type(e).__name__}))
+"""
+    out = netns.run_json(f, code)
+    assert out["type"] == "NoSuchPort" and "nosuch0" in out["err"]
+    assert " xdp" not in netns.sh(f, "ip", "-o", "link", "show", "fa")  # fa was closed again
+
+
+def test_group_of_pipe_and_xdp_ports(netns, shm):
+    s, f, r = chain(netns)
+    code = """
+import json
+from nmtools import open_ports
+ports = open_ports(["netmap:fa", "netmap:grp{1", "netmap:fb", "netmap:grp}1"], admode="xdp")
+print(json.dumps([[p.backend, p.mem_id] for p in ports]))
+"""
+    (ba, ma), (bp0, mp0), (bb, mb), (bp1, mp1) = netns.run_json(f, code)
+    assert (ba, bp0, bb, bp1) == ("xdp", "pipe", "xdp", "pipe")
+    assert ma == mb and mp0 == mp1 and ma != mp0
+
+
+def test_a_port_outlives_the_one_that_registered_the_umem(netns):
+    s, f, r = chain(netns)
+    code = """
+import json, sys
+from nmtools import open_ports
+from nmtools.loops import run_pattern_tx
+a, b = open_ports(["netmap:fa", "netmap:fb"], admode="xdp")
+a.close()  # its socket registered the UMEM; b's shares it
+s = run_pattern_tx(b, int(sys.argv[1]), seed=9, minlen=60, maxlen=1514, batch=64)
+print(json.dumps({"sent": s.pkts}))
+"""
+    rx = netns.python(r, RX, "netmap:rb@conf:rx_slots=32768", "packet", "5000")
+    assert ready(rx).strip() == "ready"
+    assert netns.run_json(f, code, "5000") == {"sent": 5000}
+    out, err = rx.communicate(timeout=60)
+    assert rx.returncode == 0, err
+    assert json.loads(out.strip().splitlines()[-1]) == {"good": 5000, "bad": 0, "err": ""}
