@@ -1376,6 +1376,7 @@ static int xdp_open_arena(struct nmt_port **ps, unsigned n, uint32_t chunk, int 
 	struct xdp_arena *ar;
 	uint64_t nbufs = 0, first = 0;
 	unsigned k;
+	int rc = -1;
 
 	for (k = 0; k < n; k++)
 		nbufs += ((struct xdp_priv *)ps[k]->priv)->nbufs;
@@ -1415,12 +1416,16 @@ static int xdp_open_arena(struct nmt_port **ps, unsigned n, uint32_t chunk, int 
 			if (xdp_finish(ps[k], ps[k]->priv) < 0)
 				break;
 		}
+		rc = k == n ? 0 : -1;
 	}
 	if (__atomic_sub_fetch(&ar->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+		int e = errno;
+
 		munmap(ar->base, ar->size);
 		free(ar);
+		errno = e;
 	}
-	return k == n ? 0 : -1;
+	return rc;
 }
 
 /*

@@ -138,3 +138,27 @@ print(json.dumps({"sent": s.pkts}))
     out, err = rx.communicate(timeout=60)
     assert rx.returncode == 0, err
     assert json.loads(out.strip().splitlines()[-1]) == {"good": 5000, "bad": 0, "err": ""}
+
+
+def test_a_taken_queue_fails_the_group_and_leaves_nothing(netns):
+    s, f, r = chain(netns)
+    holder = netns.python(
+        f,
+        "import time; from nmtools import open_port\n"
+        "p = open_port('netmap:fb/T', admode='xdp'); print('ready', flush=True); "
+        "time.sleep(120)",
+    )
+    assert ready(holder).strip() == "ready"
+    code = """
+import json
+from nmtools import open_ports
+from nmtools.errors import NmError
+try:
+    open_ports(["netmap:fa", "netmap:fb"], admode="xdp")
+except NmError as e:
+    print(json.dumps({"err": str(e), "type": type(e).__name__}))
+"""
+    out = netns.run_json(f, code)
+    assert out["type"] == "PortBusy", out
+    assert "fb" in out["err"] and "queue is taken" in out["err"]
+    assert " xdp" not in netns.sh(f, "ip", "-o", "link", "show", "fa")  # fa's program went too
