@@ -234,6 +234,8 @@ def main() -> None:
                 + f" {r['nm zc'] / r['nm copy']:>7.2f}x {r['nm zc'] / r['bridge']:>8.2f}x"
                 + f" {r['nm zc'] / r['tc']:>5.2f}x"
             )
+            for m in modes:
+                print(f"      {m:>8} runs: " + " ".join(f"{x:.3f}" for x in runs[m]))
     finally:
         c.close()
 
