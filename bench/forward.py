@@ -25,10 +25,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from netns import sh  # noqa: E402
-
-NM = [os.path.join(os.path.dirname(sys.executable), "nm")]
-if not os.path.exists(NM[0]):
-    NM = [sys.executable, "-m", "nmtools"]
+from pktgen import nm_tx_cmd  # noqa: E402
 
 FWD = """
 import sys, threading
@@ -110,24 +107,7 @@ class Chain:
     def flood(self, size: int, secs: float) -> float:
         """Mpps that reached rb while nm pkt-gen sent from sa for secs seconds."""
         k0 = self.rx_packets()
-        tx = self.popen(
-            self.s,
-            *NM,
-            "pkt-gen",
-            "tx",
-            "-i",
-            "netmap:sa",
-            "-l",
-            str(size),
-            "-t",
-            str(secs),
-            "-w",
-            "0",
-            "--json",
-            "--admode",
-            "xdp",
-            cpu=0,
-        )
+        tx = self.popen(self.s, *nm_tx_cmd(size, secs, "xdp", "netmap:sa"), cpu=0)
         _, err = tx.communicate(timeout=secs + 60)
         if tx.returncode:
             raise SystemExit(f"pkt-gen tx failed: {err.strip()[-300:]}")

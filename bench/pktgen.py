@@ -59,14 +59,14 @@ def delivered(v: VethPair, secs: float, *cmd: str, cpu: int = 0) -> float:
     return (v.counter(v.b, "nmb") - before) / secs / 1e6
 
 
-def nm_tx_cmd(size: int, secs: float, admode: str = "auto") -> list[str]:
+def nm_tx_cmd(size: int, secs: float, admode: str = "auto", port: str = "netmap:nma") -> list[str]:
     """nm pkt-gen sending the bench frame for `secs` seconds."""
     return [
         *NM,
         "pkt-gen",
         "tx",
         "-i",
-        "netmap:nma",
+        port,
         "-l",
         str(size),
         "-S",

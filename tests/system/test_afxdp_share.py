@@ -56,6 +56,22 @@ def chain(netns) -> tuple[str, str, str]:
     return s, f, r
 
 
+GROUP_ERROR = """
+import json, sys
+from nmtools import open_ports
+from nmtools.errors import NmError
+try:
+    open_ports(sys.argv[1:], admode="xdp")
+except NmError as e:
+    print(json.dumps({"err": str(e), "type": type(e).__name__}))
+"""
+
+
+def group_error(netns, ns: str, *names: str) -> dict:
+    """The error open_ports(names) raises in namespace ns."""
+    return netns.run_json(ns, GROUP_ERROR, *names)
+
+
 def ready(proc) -> str:
     line = proc.stdout.readline()
     assert line, proc.stderr.read()
@@ -94,16 +110,7 @@ def test_forward_between_two_xdp_ports(netns, together):
 
 def test_group_open_fails_whole_and_leaves_nothing(netns):
     s, f, r = chain(netns)
-    code = """
-import json
-from nmtools import open_ports
-from nmtools.errors import NmError
-try:
-    open_ports(["netmap:fa", "netmap:nosuch0"], admode="xdp")
-except NmError as e:
-    print(json.dumps({"err": str(e), "type": type(e).__name__}))
-"""
-    out = netns.run_json(f, code)
+    out = group_error(netns, f, "netmap:fa", "netmap:nosuch0")
     assert out["type"] == "NoSuchPort" and "nosuch0" in out["err"]
     assert " xdp" not in netns.sh(f, "ip", "-o", "link", "show", "fa")  # fa was closed again
 
@@ -149,16 +156,7 @@ def test_a_taken_queue_fails_the_group_and_leaves_nothing(netns):
         "time.sleep(120)",
     )
     assert ready(holder).strip() == "ready"
-    code = """
-import json
-from nmtools import open_ports
-from nmtools.errors import NmError
-try:
-    open_ports(["netmap:fa", "netmap:fb"], admode="xdp")
-except NmError as e:
-    print(json.dumps({"err": str(e), "type": type(e).__name__}))
-"""
-    out = netns.run_json(f, code)
+    out = group_error(netns, f, "netmap:fa", "netmap:fb")
     assert out["type"] == "PortBusy", out
     assert "fb" in out["err"] and "queue is taken" in out["err"]
     assert " xdp" not in netns.sh(f, "ip", "-o", "link", "show", "fa")  # fa's program went too
