@@ -1447,6 +1447,18 @@ int nmt_xdp_open_group(struct nmt_port **ps, const struct nmt_open_req **reqs, u
 		return nmt_err(ps[0], EINVAL, "at most %d AF_XDP ports open together",
 			       NMT_MAX_RINGS);
 	}
+	/* one XDP program an interface: a second receiving port there would only get EBUSY */
+	for (k = 0; k < n; k++)
+		for (j = 0; j < k; j++)
+			if (!(reqs[k]->flags & NMT_OPEN_TX_ONLY) && !(reqs[j]->flags & NMT_OPEN_TX_ONLY) &&
+			    strcmp(reqs[k]->ifname, reqs[j]->ifname) == 0) {
+				*failed = (int)k;
+				return nmt_err(ps[k], EBUSY, "%s: two ports that receive on one "
+					       "interface (one XDP program an interface): open it "
+					       "once, with all its queues (netmap:%s), or make one "
+					       "transmit-only (/T)", reqs[k]->ifname,
+					       reqs[k]->ifname);
+			}
 	for (k = 0; k < n; k++)
 		if (xdp_prepare(ps[k], reqs[k]) < 0) {
 			*failed = (int)k;

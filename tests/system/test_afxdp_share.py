@@ -160,3 +160,10 @@ def test_a_taken_queue_fails_the_group_and_leaves_nothing(netns):
     assert out["type"] == "PortBusy", out
     assert "fb" in out["err"] and "queue is taken" in out["err"]
     assert " xdp" not in netns.sh(f, "ip", "-o", "link", "show", "fa")  # fa's program went too
+
+
+def test_two_receiving_ports_on_one_interface_are_refused_clearly(netns):
+    s, f, r = chain(netns)
+    out = group_error(netns, f, "netmap:fa", "netmap:fa/R")
+    assert out["type"] == "PortBusy" and "open it once" in out["err"], out
+    assert " xdp" not in netns.sh(f, "ip", "-o", "link", "show", "fa")
