@@ -7,6 +7,8 @@ receiver. The forwarder moves frames from fa's rx rings to fb's tx rings.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -167,3 +169,51 @@ def test_two_receiving_ports_on_one_interface_are_refused_clearly(netns):
     out = group_error(netns, f, "netmap:fa", "netmap:fa/R")
     assert out["type"] == "PortBusy" and "open it once" in out["err"], out
     assert " xdp" not in netns.sh(f, "ip", "-o", "link", "show", "fa")
+
+
+BRIDGE = """
+import json, sys, threading
+from nmtools import open_ports
+from nmtools.loops import LoopStats, run_forward
+a, b = open_ports(["netmap:fa", "netmap:fb"], admode="xdp")
+stats, res = (LoopStats(), LoopStats()), {}
+threads = [
+    threading.Thread(target=lambda: res.update(ab=run_forward(a, b, stats=stats[0]))),
+    threading.Thread(target=lambda: res.update(ba=run_forward(b, a, stats=stats[1]))),
+]
+for t in threads:
+    t.start()
+print("ready", flush=True)
+sys.stdin.readline()
+for s in stats:
+    s.cancel()
+for t in threads:
+    t.join()
+print(json.dumps({k: [r.stats.pkts, r.zerocopy, r.copied] for k, r in res.items()}))
+"""
+
+
+def test_the_kernel_pings_through_a_zero_copy_forwarder_both_ways(netns):
+    s, f, r = chain(netns)
+    netns.sh(s, "ip", "addr", "add", "198.18.0.1/24", "dev", "sa")
+    netns.sh(r, "ip", "addr", "add", "198.18.0.2/24", "dev", "rb")
+    cmd = ["ip", "netns", "exec", f, sys.executable, "-c", BRIDGE]
+    fwd = subprocess.Popen(
+        cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    netns.procs.append(fwd)
+    assert ready(fwd).strip() == "ready"
+    ping = subprocess.run(
+        ["ip", "netns", "exec", s, "ping", "-c", "5", "-i", "0.2", "-W", "2", "198.18.0.2"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    out, err = fwd.communicate("stop\n", timeout=30)
+    assert fwd.returncode == 0, err
+    assert ping.returncode == 0 and " 0% packet loss" in ping.stdout, ping.stdout
+    moved = json.loads(out.strip().splitlines()[-1])
+    # ARP request + 5 echo requests one way, ARP reply + 5 replies the other (and maybe a
+    # later ARP probe): every one swapped, none copied
+    assert moved["ab"][0] >= 6 and moved["ba"][0] >= 6, moved
+    assert moved["ab"][1:] == [True, 0] and moved["ba"][1:] == [True, 0]
