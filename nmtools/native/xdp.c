@@ -135,7 +135,8 @@
 #define NMT_XDP_GENERIC 0x2  /* generic (skb) XDP only */
 #define NMT_XDP_COPY 0x4     /* never zero-copy */
 #define NMT_XDP_ZEROCOPY 0x8 /* zero-copy only */
-#define NMT_XDP_MODES 0xf
+#define NMT_XDP_UMEM_PER_SOCKET 0x10 /* every socket registers the arena (as on Linux < 5.10) */
+#define NMT_XDP_MODES 0x1f
 
 #define XDP_HEADROOM 256   /* XDP_PACKET_HEADROOM: received data starts here in a chunk */
 #define XDP_TX_BATCH 32    /* frames a copy-mode sendto() moves by default */
@@ -1078,7 +1079,7 @@ static int group_try(struct nmt_port **ps, unsigned n, uint16_t flags, int share
 static int group_sockets(struct nmt_port **ps, unsigned n, int *failed)
 {
 	struct xdp_arena *ar = ((struct xdp_priv *)ps[0]->priv)->arena;
-	int allow_zc = 1, allow_copy = 1, nt = 0, t, share = 0, z;
+	int allow_zc = 1, allow_copy = 1, nt = 0, t, share = 0, z, per_socket = 0;
 	unsigned k, i, nsock = 0;
 	uint16_t tries[8];
 
@@ -1087,6 +1088,8 @@ static int group_sockets(struct nmt_port **ps, unsigned n, int *failed)
 
 		allow_zc &= (pv->has_rx && pv->native) || (pv->mode & NMT_XDP_ZEROCOPY);
 		allow_copy &= !(pv->mode & NMT_XDP_ZEROCOPY);
+		if (pv->mode & NMT_XDP_UMEM_PER_SOCKET)
+			per_socket = 1;
 		nsock += pv->nq;
 	}
 	for (z = allow_zc ? 0 : 1; z < (allow_copy ? 2 : 1); z++) {
@@ -1098,7 +1101,7 @@ static int group_sockets(struct nmt_port **ps, unsigned n, int *failed)
 	if (allow_copy)
 		tries[nt++] = XDP_COPY; /* Linux < 5.4: no need_wakeup */
 	for (t = 0; t < nt; t++) {
-		for (share = nsock > 1; share >= 0; share--) {
+		for (share = nsock > 1 && !per_socket; share >= 0; share--) {
 			int e;
 
 			if (group_try(ps, n, tries[t], share, failed) == 0)
@@ -1173,7 +1176,8 @@ static int xdp_prepare(struct nmt_port *p, const struct nmt_open_req *req)
 	    (req->mode & (NMT_XDP_NATIVE | NMT_XDP_GENERIC)) == (NMT_XDP_NATIVE | NMT_XDP_GENERIC) ||
 	    (req->mode & (NMT_XDP_COPY | NMT_XDP_ZEROCOPY)) == (NMT_XDP_COPY | NMT_XDP_ZEROCOPY))
 		return nmt_err(p, EINVAL, "%s: AF_XDP mode 0x%x unknown (0 auto, or 1 native, "
-			       "2 generic, plus 4 copy, 8 zero-copy)", ifname, req->mode);
+			       "2 generic, plus 4 copy, 8 zero-copy, 16 UMEM per socket)", ifname,
+			       req->mode);
 	if (req->queue < -1)
 		return nmt_err(p, EINVAL, "%s: bad queue %d", ifname, req->queue);
 	if (tx_n < 2 || rx_n < 2 || tx_n > 65536 || rx_n > 65536)

@@ -40,6 +40,7 @@ class Request:
     rx_slots: int = 0
     auto: bool = False  # the adapter mode was chosen, not forced (a failed AF_XDP falls back)
     fanout: int = 0  # AF_PACKET receive: share the traffic with this fanout group
+    mode: int = 0  # backend-specific open mode (AF_XDP: NMT_XDP_* in xdp.c)
 
 
 def _open_flags(spec: PortSpec) -> int:
@@ -403,7 +404,9 @@ def open_port(
         # auto mode: AF_XDP could not be had here (kernel, permissions, a program of
         # someone else's); AF_PACKET still works. Say so in the port's admode.
         port = _open(
-            name, spec, replace(req, kind=B.lib.NMT_KIND_PACKET, admode="packet", rx_slots=0)
+            name,
+            spec,
+            replace(req, kind=B.lib.NMT_KIND_PACKET, admode="packet", rx_slots=0, mode=0),
         )
         port.admode_note = f"AF_XDP unavailable: {e}"
         return port
@@ -429,7 +432,9 @@ def open_ports(
             if not (req.auto and req.kind == B.lib.NMT_KIND_XDP):
                 raise e.error from None
             # as in open_port: auto mode falls back to AF_PACKET for this port
-            reqs[e.index] = replace(req, kind=B.lib.NMT_KIND_PACKET, admode="packet", rx_slots=0)
+            reqs[e.index] = replace(
+                req, kind=B.lib.NMT_KIND_PACKET, admode="packet", rx_slots=0, mode=0
+            )
             notes[e.index] = f"AF_XDP unavailable: {e.error}"
             continue
         for port, note in zip(ports, notes, strict=True):
@@ -457,6 +462,7 @@ def _fill_request(creq: Any, name: str, req: Request) -> None:
     creq.tx_rings, creq.rx_rings = req.tx_rings, req.rx_rings
     creq.tx_slots, creq.rx_slots = req.tx_slots, req.rx_slots
     creq.fanout = req.fanout if req.kind == B.lib.NMT_KIND_PACKET else 0
+    creq.mode = req.mode
 
 
 def _open_group(names: list[str], specs: list[PortSpec | None], reqs: list[Request]) -> list[Port]:

@@ -18,11 +18,18 @@ N = 20000
 
 FWD = """
 import json, sys
+from dataclasses import replace
 from nmtools import open_port, open_ports
 from nmtools.loops import run_forward
-a, b, together, count = sys.argv[1], sys.argv[2], sys.argv[3] == "1", int(sys.argv[4])
-if together:
+from nmtools.ports.port import _open_group, resolve
+a, b, how, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+if how == "together":
     pa, pb = open_ports([a, b], admode="xdp")
+elif how == "per-socket":
+    # what a kernel without XDP_SHARED_UMEM across devices (< 5.10) gets: every socket
+    # registers the same arena (mode NMT_XDP_UMEM_PER_SOCKET)
+    specs, reqs = zip(*(resolve(n, "xdp") for n in (a, b)))
+    pa, pb = _open_group([a, b], list(specs), [replace(r, mode=0x10) for r in reqs])
 else:
     pa, pb = open_port(a, admode="xdp"), open_port(b, admode="xdp")
 print(json.dumps({"mem": [pa.mem_id, pb.mem_id], "detail": [pa.detail, pb.detail]}), flush=True)
@@ -80,13 +87,13 @@ def ready(proc) -> str:
     return line
 
 
-@pytest.mark.parametrize("together", [True, False], ids=["shared-umem", "separate"])
-def test_forward_between_two_xdp_ports(netns, together):
+@pytest.mark.parametrize("how", ["together", "per-socket", "separate"])
+def test_forward_between_two_xdp_ports(netns, how):
     s, f, r = chain(netns)
     big = "@conf:rx_slots=32768"  # room for the whole burst: Ethernet has no flow control
     rx = netns.python(r, RX, f"netmap:rb{big}", "xdp", str(N))
     assert ready(rx).strip() == "ready"
-    fwd = netns.python(f, FWD, f"netmap:fa{big}", "netmap:fb", "1" if together else "0", str(N))
+    fwd = netns.python(f, FWD, f"netmap:fa{big}", "netmap:fb", how, str(N))
     opened = json.loads(ready(fwd))
     tx = netns.run_json(s, TX, "netmap:sa", str(N))
     fout, ferr = fwd.communicate(timeout=60)
@@ -100,9 +107,16 @@ def test_forward_between_two_xdp_ports(netns, together):
     assert got == {"good": N, "bad": 0, "err": ""}  # every byte of every frame, in order
     assert moved["pkts"] == N and moved["drops"] == 0
     mem_a, mem_b = opened["mem"]
-    if together:
+    if how == "together":
         assert mem_a == mem_b
         assert all("UMEM shared with 1 other port" in d for d in opened["detail"])
+        assert moved["zerocopy"] and moved["copied"] == 0
+    elif how == "per-socket":
+        assert mem_a == mem_b
+        assert all(
+            "UMEM registered per socket, buffers shared with 1 other port" in d
+            for d in opened["detail"]
+        )
         assert moved["zerocopy"] and moved["copied"] == 0
     else:
         assert mem_a != mem_b
