@@ -180,10 +180,8 @@ def run_forward(
     """
     st = stats or LoopStats()
     copied = B.ffi.new("uint64_t *")
-    zc = zerocopy and bool(B.lib.nmt_fwd_zerocopy(src.handle, dst.handle))
-    h = src.handle
-    rc = B.lib.nmt_run_fwd(
-        h, dst.handle, count, burst, int(zerocopy), int(idle * 1000), st.c, copied
-    )
+    h, hd = src._h(), dst._h()  # ValueError when closed
+    zc = zerocopy and bool(B.lib.nmt_fwd_zerocopy(h, hd))
+    rc = B.lib.nmt_run_fwd(h, hd, count, burst, int(zerocopy), int(idle * 1000), st.c, copied)
     B.check(rc, h)
     return ForwardResult(st.snapshot(), zc, int(copied[0]))
