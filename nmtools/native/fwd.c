@@ -43,13 +43,17 @@ static void rings_move(struct nmt_ring *rx, struct nmt_ring *tx, uint32_t *frame
 
 	while (*frames && ri != rx->tail) {
 		uint32_t n = frame_slots(rx, ri), j, bytes = 0;
-		int fits = 1;
+		int fits;
 
-		if (n == 0 || n > room_from(tx, ti))
-			break;
-		for (j = 0, fits = 1; j < n; j++)
+		if (n == 0)
+			break; /* the rest of the frame has not arrived */
+		/* a frame dst cannot carry is dropped; one that can waits for room */
+		fits = n < tx->num_slots;
+		for (j = 0; j < n && fits; j++)
 			if (nmt_slot(rx, nmt_ring_add(rx, ri, j))->len > tx->nr_buf_size)
 				fits = 0;
+		if (fits && n > room_from(tx, ti))
+			break;
 		for (j = 0; j < n; j++) {
 			struct nmt_slot *rs = nmt_slot(rx, ri), *ts;
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -231,3 +232,26 @@ def test_the_kernel_pings_through_a_zero_copy_forwarder_both_ways(netns):
     # later ARP probe): every one swapped, none copied
     assert moved["ab"][0] >= 6 and moved["ba"][0] >= 6, moved
     assert moved["ab"][1:] == [True, 0] and moved["ba"][1:] == [True, 0]
+
+
+def test_frames_too_long_for_the_destination_are_dropped_and_counted(netns, shm):
+    s, f, r = chain(netns)
+    code = """
+import json
+from nmtools import open_ports
+from nmtools.loops import run_forward
+a, b, x = open_ports(["netmap:big{1", "netmap:big}1", "netmap:fb"], admode="xdp")
+# AF_XDP buffers hold 2048 - 256 bytes: 1800-byte frames cannot go out on fb
+assert x.buf_size == 1792, x.buf_size
+a.send([bytes(1800), bytes(100)] * 10)
+res = run_forward(b, x, count=20)
+x.flush()
+print(json.dumps([res.stats.pkts, res.stats.drops, res.zerocopy]))
+"""
+    k0 = int(netns.sh(r, "cat", "/sys/class/net/rb/statistics/rx_packets"))
+    assert netns.run_json(f, code) == [10, 10, False]  # a pipe's memory is not the UMEM
+    time_left = 50
+    while int(netns.sh(r, "cat", "/sys/class/net/rb/statistics/rx_packets")) - k0 < 10:
+        time_left -= 1
+        assert time_left, "the 10 short frames did not arrive"
+        time.sleep(0.1)
