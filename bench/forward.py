@@ -9,7 +9,9 @@ nm pkt-gen floods from `sa` over AF_XDP; F forwards fa -> fb with one of:
   bridge    the kernel's Linux bridge (br0 with fa and fb)
   tc        the kernel's tc mirred redirect fa ingress -> fb egress
 Each number is Mpps counted by R's kernel (rx_packets of rb), median of --runs, the modes
-interleaved in every run. Needs root.
+interleaved in every run. That is capped by the sender, which shares the machine; so a
+second table times the forwarder alone: --drain frames are queued on fa first (the
+forwarder waits), then forwarded. Needs root.
 Run: sudo .venv/bin/python bench/forward.py [--runs 5] [--seconds 2]
 """
 
@@ -31,19 +33,24 @@ FWD = """
 import sys, threading
 from nmtools import open_port, open_ports
 from nmtools.loops import LoopStats, run_forward
-how = sys.argv[1]
+how, drain = sys.argv[1], int(sys.argv[2])
+fa = "netmap:fa@conf:rx_slots=32768" if drain else "netmap:fa"
 if how == "zc":
-    a, b = open_ports(["netmap:fa", "netmap:fb"], admode="xdp")
+    a, b = open_ports([fa, "netmap:fb"], admode="xdp")
 elif how == "copy":
-    a, b = open_port("netmap:fa", admode="xdp"), open_port("netmap:fb", admode="xdp")
+    a, b = open_port(fa, admode="xdp"), open_port("netmap:fb", admode="xdp")
 else:
     a, b = open_ports(["netmap:fa", "netmap:fb"], admode="packet")
 st = LoopStats()
-t = threading.Thread(target=lambda: (sys.stdin.readline(), st.cancel()), daemon=True)
-t.start()
 print("ready", flush=True)
-r = run_forward(a, b, stats=st)
-print(r.stats.pkts, r.zerocopy, r.copied, flush=True)
+if drain:  # frames wait in fa's rings until "go": then the forwarder runs alone
+    sys.stdin.readline()
+    r = run_forward(a, b, count=drain, stats=st, idle=2)
+else:
+    t = threading.Thread(target=lambda: (sys.stdin.readline(), st.cancel()), daemon=True)
+    t.start()
+    r = run_forward(a, b, stats=st)
+print(r.stats.pkts, r.zerocopy, r.copied, r.stats.pps, flush=True)
 """
 
 
@@ -114,8 +121,30 @@ class Chain:
         time.sleep(0.2)  # what is still in flight
         return (self.rx_packets() - k0) / secs / 1e6
 
+    def drain(self, how: str, size: int, n: int) -> float:
+        """Mpps of the forwarder alone: n frames queued on fa first, then forwarded."""
+        fwd = self.popen(self.f, sys.executable, "-c", FWD, how, str(n), cpu=1)
+        assert fwd.stdout is not None and fwd.stdin is not None
+        if fwd.stdout.readline().strip() != "ready":
+            raise SystemExit(f"forwarder failed: {fwd.stderr.read().strip()[-300:]}")
+        cmd = nm_tx_cmd(size, 0, "xdp", "netmap:sa")
+        t = cmd.index("-t")
+        cmd[t : t + 2] = ["-n", str(n)]
+        tx = self.popen(self.s, *cmd, cpu=0)
+        _, err = tx.communicate(timeout=60)
+        if tx.returncode:
+            raise SystemExit(f"pkt-gen tx failed: {err.strip()[-300:]}")
+        time.sleep(0.3)
+        out, err = fwd.communicate("go\n", timeout=60)
+        if fwd.returncode:
+            raise SystemExit(f"forwarder failed: {err.strip()[-300:]}")
+        pkts, zc, copied, pps = out.split()
+        if int(pkts) != n:
+            raise SystemExit(f"forwarder {how}: {pkts} of {n} frames were queued and moved")
+        return float(pps) / 1e6
+
     def nm(self, how: str, size: int, secs: float) -> float:
-        fwd = self.popen(self.f, sys.executable, "-c", FWD, how, cpu=1)
+        fwd = self.popen(self.f, sys.executable, "-c", FWD, how, "0", cpu=1)
         assert fwd.stdout is not None and fwd.stdin is not None
         if fwd.stdout.readline().strip() != "ready":
             raise SystemExit(f"forwarder failed: {fwd.stderr.read().strip()[-300:]}")
@@ -125,7 +154,7 @@ class Chain:
             out, err = fwd.communicate("stop\n", timeout=30)
             if fwd.returncode:
                 raise SystemExit(f"forwarder failed: {err.strip()[-300:]}")
-            pkts, zc, copied = out.split()
+            pkts, zc, copied, _ = out.split()
             if (how == "zc") != (zc == "True") or (how == "zc" and copied != "0"):
                 raise SystemExit(f"forwarder {how}: zerocopy={zc} copied={copied}")
 
@@ -183,6 +212,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=2.0)
+    ap.add_argument("--drain", type=int, default=16000, help="frames queued per drain run")
     args = ap.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("needs root (namespaces, veth, XDP)")
@@ -216,6 +246,25 @@ def main() -> None:
             )
             for m in modes:
                 print(f"      {m:>8} runs: " + " ".join(f"{x:.3f}" for x in runs[m]))
+        hows = ("zc", "copy", "packet")
+        print(
+            f"\nthe forwarder alone: {args.drain} frames queued on fa, then forwarded to fb "
+            f"(Mpps over the forwarder's own time, median of {args.runs})"
+        )
+        print(f"{'frame':>5} " + " ".join(f"{'nm ' + h:>9}" for h in hows) + f" {'zc/copy':>8}")
+        for size in (60, 1514):
+            d: dict[str, list[float]] = {h: [] for h in hows}
+            for _ in range(args.runs):
+                for h in hows:
+                    d[h].append(c.drain(h, size, args.drain))
+            m = {h: med(x) for h, x in d.items()}
+            print(
+                f"{size:>5} "
+                + " ".join(f"{m[h]:>9.3f}" for h in hows)
+                + f" {m['zc'] / m['copy']:>7.2f}x"
+            )
+            for h in hows:
+                print(f"      {h:>8} runs: " + " ".join(f"{x:.3f}" for x in d[h]))
     finally:
         c.close()
 

@@ -143,6 +143,8 @@ int nmt_run_fwd(struct nmt_port *src, struct nmt_port *dst, uint64_t count, uint
 		uint64_t want = count ? count - c.pkts - c.dropped : burst;
 		uint32_t moved;
 
+		if (!c.pkts && !c.dropped)
+			st->t_start_ns = nmt_now_ns(); /* the first batch's time counts too */
 		for (i = 0; i < src->num_rx_rings; i++)
 			if (nmt_rxsync(src, i) < 0) {
 				rc = -1;
@@ -160,8 +162,6 @@ int nmt_run_fwd(struct nmt_port *src, struct nmt_port *dst, uint64_t count, uint
 			st->drops = c.dropped;
 			st->events++;
 			last = st->t_end_ns = nmt_now_ns();
-			if (c.pkts + c.dropped == moved)
-				st->t_start_ns = last;
 			idle_since = 0;
 			continue;
 		}
