@@ -87,7 +87,8 @@ def resolve(
 ) -> tuple[PortSpec | None, Request]:
     """Parse `name` and decide what carries it. Raises PortSpecError / NmError.
 
-    `direction` ("tx", "rx" or None for both) lets `auto` pick the faster NIC backend.
+    `direction` ("tx", "rx", "fwd" for ports that forward to one another, or None for both)
+    lets `auto` pick the faster NIC backend.
     """
     if name in NULL_NAMES:
         return None, Request(kind=B.lib.NMT_KIND_NULL, admode="-")
@@ -413,13 +414,15 @@ def open_port(
 
 
 def open_ports(
-    names: Sequence[str], *, admode: str | None = None, direction: str | None = None
+    names: Sequence[str], *, admode: str | None = None, direction: str | None = "fwd"
 ) -> list[Port]:
     """Open several ports at once (the two sides of a bridge, say).
 
     AF_XDP ports among them share one UMEM where the kernel allows it: they get the same
     `mem_id`, and a frame received on one goes out on another by swapping buffer indexes,
-    without a copy. Other ports open as `open_port` opens them. All or none are opened.
+    without a copy. With the default `direction="fwd"` (ports that forward to one another)
+    `auto` reaches NICs over AF_XDP; "tx", "rx" or None choose as `open_port` does. Other
+    ports open as `open_port` opens them. All or none are opened.
     """
     resolved = [resolve(name, admode, direction) for name in names]
     reqs = [req for _, req in resolved]

@@ -255,3 +255,24 @@ print(json.dumps([res.stats.pkts, res.stats.drops, res.zerocopy]))
         time_left -= 1
         assert time_left, "the 10 short frames did not arrive"
         time.sleep(0.1)
+
+
+def test_auto_reaches_ports_opened_together_over_xdp(netns, monkeypatch):
+    monkeypatch.delenv("NMTOOLS_ADMODE", raising=False)
+    s, f, r = chain(netns)
+    code = """
+import json
+from nmtools import open_ports
+a, b = open_ports(["netmap:fa", "netmap:fb"])  # forwarding: one shared UMEM
+print(json.dumps([[p.admode, p.backend, p.mem_id] for p in (a, b)]))
+"""
+    (ma, ba, ida), (mb, bb, idb) = netns.run_json(f, code)
+    assert (ma, ba, mb, bb) == ("xdp", "xdp", "xdp", "xdp") and ida == idb
+    # a port opened alone for receiving still gets the better sink
+    single = """
+import json
+from nmtools import open_ports
+(p,) = open_ports(["netmap:fa"], direction="rx")
+print(json.dumps(p.admode))
+"""
+    assert netns.run_json(f, single) == "packet"
