@@ -5,11 +5,33 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
 
 import pytest
+
+
+def pytest_sessionstart(session):
+    """Remove what an earlier run left because its interpreter died before any teardown
+    (kill -9, a crash): namespaces `nmt<pid>x<n>` of a pid that is gone, and their
+    processes. Namespaces of a run still going are left alone."""
+    if os.geteuid() != 0:
+        return
+    listing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    for name in re.findall(r"^(nmt(\d+)x\d+)\b", listing, re.M):
+        ns, pid = name[0], int(name[1])
+        if os.path.exists(f"/proc/{pid}"):
+            continue
+        pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True)
+        for p in pids.stdout.split():
+            try:
+                os.kill(int(p), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
 def pytest_collection_modifyitems(config, items):
