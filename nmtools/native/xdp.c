@@ -1404,6 +1404,9 @@ static int xdp_open_arena(struct nmt_port **ps, unsigned n, uint32_t chunk, int 
 		return nmt_err(ps[0], e, "%s: cannot allocate %zu KiB of AF_XDP buffers: %s",
 			       ps[0]->ifname, (size_t)(nbufs * chunk) >> 10, strerror(e));
 	}
+	/* a forked child must not share pages the kernel has pinned (fork would copy them
+	 * all at once, or the two processes would see each other's frames) */
+	madvise(ar->base, ar->size, MADV_DONTFORK);
 	/* each port holds a reference from xdp_rings on; this one is dropped below */
 	ar->refs = 1;
 	for (k = 0; k < n; k++) {
