@@ -102,9 +102,10 @@ class Netns:
             sh("ip", "-n", ns, "link", "set", dev, "up")
         return na, nb
 
-    def link(self, na: str, nb: str, a: str, b: str) -> None:
+    def link(self, na: str, nb: str, a: str, b: str, queues: int = 1) -> None:
         """A veth pair a (in namespace na) <-> b (in nb), up, without addresses."""
-        sh("ip", "-n", na, "link", "add", a, "type", "veth", "peer", "name", b, "netns", nb)
+        q = ("numtxqueues", str(queues), "numrxqueues", str(queues))
+        sh("ip", "-n", na, "link", "add", a, *q, "type", "veth", "peer", "name", b, *q, "netns", nb)
         sh("ip", "-n", na, "link", "set", a, "up")
         sh("ip", "-n", nb, "link", "set", b, "up")
 

@@ -59,10 +59,10 @@ with open_port(sys.argv[1], admode="xdp") as p:
 """
 
 
-def chain(netns) -> tuple[str, str, str]:
+def chain(netns, queues: int = 1) -> tuple[str, str, str]:
     s, f, r = netns.namespace(), netns.namespace(), netns.namespace()
-    netns.link(s, f, "sa", "fa")
-    netns.link(f, r, "fb", "rb")
+    netns.link(s, f, "sa", "fa", queues)
+    netns.link(f, r, "fb", "rb", queues)
     return s, f, r
 
 
@@ -276,3 +276,42 @@ from nmtools import open_ports
 print(json.dumps(p.admode))
 """
     assert netns.run_json(f, single) == "packet"
+
+
+def test_forward_between_multi_queue_ports_one_umem_for_all_sockets(netns, nm):
+    s, f, r = chain(netns, queues=2)
+    code = """
+import json, sys
+from nmtools import open_ports
+from nmtools.loops import run_forward
+a, b = open_ports(["netmap:fa", "netmap:fb"])
+print(json.dumps([a.detail, b.detail]), flush=True)
+res = run_forward(a, b, count=int(sys.argv[1]), idle=5)
+print(json.dumps([res.stats.pkts, res.zerocopy, res.copied]))
+"""
+    fwd = netns.python(f, code, "100000")
+    details = json.loads(ready(fwd))
+    # two queues a port, four sockets, one UMEM
+    assert all("queues 0-1, UMEM shared with 1 other port" in d for d in details), details
+    k0 = int(netns.sh(r, "cat", "/sys/class/net/rb/statistics/rx_packets"))
+    tx = nm.run(
+        "pkt-gen",
+        "tx",
+        "-i",
+        "netmap:sa",
+        "-p",
+        "2",
+        "-n",
+        "100000",
+        "-R",
+        "200kpps",
+        "-w",
+        "0",
+        "--json",
+        ns=s,
+    )
+    assert tx.returncode == 0, tx.stderr
+    out, err = fwd.communicate(timeout=60)
+    assert fwd.returncode == 0, err
+    assert json.loads(out.strip().splitlines()[-1]) == [100000, True, 0]
+    assert int(netns.sh(r, "cat", "/sys/class/net/rb/statistics/rx_packets")) - k0 == 100000
