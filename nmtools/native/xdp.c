@@ -85,7 +85,13 @@
  *    records no rx queue and every frame is queue 0 (a port on queue 1 of a
  *    2-queue veth hears nothing; the whole-interface port gets everything);
  *  - a socket closed a moment ago still holds its queue (the kernel frees it
- *    from a workqueue): bind() retries EBUSY for up to 1 s.
+ *    from a workqueue): bind() retries EBUSY for up to 1 s;
+ *  - forwarding between two veths (bench/forward.py): 0.6-0.65 Mpps at 60 bytes,
+ *    AF_PACKET 0.46-0.55; the kernel is ~93% of the forwarder's profile (the
+ *    copy-mode tx copy into an skb, and the receiving veth's stack in the same
+ *    softirq), so swapping buffers instead of copying them measures the same
+ *    here: what it saves is user-space CPU, and the copy where a zero-copy
+ *    driver would otherwise need one.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
