@@ -24,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from netns import sh  # noqa: E402
@@ -208,6 +209,28 @@ def med(xs: list[float]) -> float:
     return statistics.median(xs)
 
 
+def interleaved(
+    modes: tuple[str, ...], n: int, measure: Callable[[str], float]
+) -> dict[str, list[float]]:
+    """n rounds of every mode, so a slow minute of this shared machine hits all alike."""
+    runs: dict[str, list[float]] = {m: [] for m in modes}
+    for _ in range(n):
+        for m in modes:
+            runs[m].append(measure(m))
+    return runs
+
+
+def print_runs(runs: dict[str, list[float]]) -> None:
+    for m, xs in runs.items():
+        print(f"      {m:>8} runs: " + " ".join(f"{x:.3f}" for x in xs))
+
+
+def flood(c: Chain, mode: str, size: int, secs: float) -> float:
+    if mode.startswith("nm"):
+        return c.nm({"nm zc": "zc", "nm copy": "copy", "nm pkt": "packet"}[mode], size, secs)
+    return c.kernel(mode, size, secs)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5)
@@ -229,14 +252,7 @@ def main() -> None:
     )
     try:
         for size in (60, 1514):
-            runs: dict[str, list[float]] = {m: [] for m in modes}
-            for _ in range(args.runs):
-                for m in modes:
-                    if m.startswith("nm"):
-                        how = {"nm zc": "zc", "nm copy": "copy", "nm pkt": "packet"}[m]
-                        runs[m].append(c.nm(how, size, args.seconds))
-                    else:
-                        runs[m].append(c.kernel(m, size, args.seconds))
+            runs = interleaved(modes, args.runs, lambda m, s=size: flood(c, m, s, args.seconds))
             r = {m: med(x) for m, x in runs.items()}
             print(
                 f"{size:>5} "
@@ -244,8 +260,7 @@ def main() -> None:
                 + f" {r['nm zc'] / r['nm copy']:>7.2f}x {r['nm zc'] / r['bridge']:>8.2f}x"
                 + f" {r['nm zc'] / r['tc']:>5.2f}x"
             )
-            for m in modes:
-                print(f"      {m:>8} runs: " + " ".join(f"{x:.3f}" for x in runs[m]))
+            print_runs(runs)
         hows = ("zc", "copy", "packet")
         print(
             f"\nthe forwarder alone: {args.drain} frames queued on fa, then forwarded to fb "
@@ -253,18 +268,14 @@ def main() -> None:
         )
         print(f"{'frame':>5} " + " ".join(f"{'nm ' + h:>9}" for h in hows) + f" {'zc/copy':>8}")
         for size in (60, 1514):
-            d: dict[str, list[float]] = {h: [] for h in hows}
-            for _ in range(args.runs):
-                for h in hows:
-                    d[h].append(c.drain(h, size, args.drain))
+            d = interleaved(hows, args.runs, lambda h, s=size: c.drain(h, s, args.drain))
             m = {h: med(x) for h, x in d.items()}
             print(
                 f"{size:>5} "
                 + " ".join(f"{m[h]:>9.3f}" for h in hows)
                 + f" {m['zc'] / m['copy']:>7.2f}x"
             )
-            for h in hows:
-                print(f"      {h:>8} runs: " + " ".join(f"{x:.3f}" for x in d[h]))
+            print_runs(d)
     finally:
         c.close()
 
