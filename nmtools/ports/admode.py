@@ -36,7 +36,7 @@ def resolve(admode: str | None = None, direction: str | None = None) -> str:
     copy-free tx ring beats every AF_PACKET path; AF_PACKET for ports that receive, where a
     TPACKET_V3 ring is the better sink (AF_XDP receive on veth pays an extra copy in the
     kernel); AF_XDP again for ports that forward to one another (`direction="fwd"`, what
-    `open_ports` asks for), which share one UMEM and beat AF_PACKET forwarding by 1.1-1.9x
+    `open_ports` asks for), which share one UMEM and beat AF_PACKET forwarding by 1.1-2.2x
     (bench/forward.py).
     """
     mode = requested(admode)
