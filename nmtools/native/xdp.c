@@ -254,7 +254,6 @@ static int xdp_rxsync(struct nmt_port *p, unsigned ri)
 	struct xq *q;
 	uint32_t head, tail, room, avail, cons, fprod, got = 0;
 	uint64_t cmask = ~(uint64_t)(pv->chunk - 1);
-	uint64_t data_off = XDP_HEADROOM;
 	int rc = 0;
 
 	if (ri >= p->num_rx_rings)
@@ -305,7 +304,7 @@ static int xdp_rxsync(struct nmt_port *p, unsigned ri)
 				}
 				if (addr + len > pv->arena->size || len > r->nr_buf_size) {
 					len = 0; /* cannot happen: the kernel keeps frames in a chunk */
-				} else if ((addr & (pv->chunk - 1)) == data_off) {
+				} else if ((addr & (pv->chunk - 1)) == XDP_HEADROOM) {
 					/* the chunk is a buffer: swap it in, the slot's goes to the kernel */
 					refill = (uint64_t)s->buf_idx << pv->chunk_shift;
 					s->buf_idx = (uint32_t)(addr >> pv->chunk_shift);
@@ -1173,8 +1172,6 @@ static int xdp_prepare(struct nmt_port *p, const struct nmt_open_req *req)
 	struct xdp_priv *pv;
 	uint32_t i;
 
-	if (p->ops)
-		return nmt_err(p, EBUSY, "port handle already open");
 	if (nmt_if_query(p, ifname) < 0)
 		return -1;
 	if (!has_tx && !has_rx)

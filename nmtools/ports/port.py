@@ -397,20 +397,7 @@ def open_port(
     spec, req = resolve(name, admode, direction)
     if fanout:
         req = replace(req, fanout=fanout)
-    try:
-        return _open(name, spec, req)
-    except NmError as e:
-        if not (req.auto and req.kind == B.lib.NMT_KIND_XDP):
-            raise
-        # auto mode: AF_XDP could not be had here (kernel, permissions, a program of
-        # someone else's); AF_PACKET still works. Say so in the port's admode.
-        port = _open(
-            name,
-            spec,
-            replace(req, kind=B.lib.NMT_KIND_PACKET, admode="packet", rx_slots=0, mode=0),
-        )
-        port.admode_note = f"AF_XDP unavailable: {e}"
-        return port
+    return _open_all([name], [spec], [req])[0]
 
 
 def open_ports(
@@ -425,16 +412,22 @@ def open_ports(
     ports open as `open_port` opens them. All or none are opened.
     """
     resolved = [resolve(name, admode, direction) for name in names]
-    reqs = [req for _, req in resolved]
+    return _open_all(list(names), [spec for spec, _ in resolved], [req for _, req in resolved])
+
+
+def _open_all(names: list[str], specs: list[PortSpec | None], reqs: list[Request]) -> list[Port]:
+    """Open them all, or none. In auto mode a port that cannot have AF_XDP here (kernel,
+    permissions, a program of someone else's) falls back to AF_PACKET, and its admode_note
+    says why."""
+    reqs = list(reqs)
     notes = [""] * len(names)
     while True:
         try:
-            ports = _open_group(list(names), [spec for spec, _ in resolved], reqs)
+            ports = _open_group(names, specs, reqs)
         except _GroupError as e:
             req = reqs[e.index]
             if not (req.auto and req.kind == B.lib.NMT_KIND_XDP):
                 raise e.error from None
-            # as in open_port: auto mode falls back to AF_PACKET for this port
             reqs[e.index] = replace(
                 req, kind=B.lib.NMT_KIND_PACKET, admode="packet", rx_slots=0, mode=0
             )
@@ -482,12 +475,3 @@ def _open_group(names: list[str], specs: list[PortSpec | None], reqs: list[Reque
         msg = B.cstr(handles[i].errmsg) or os.strerror(code)
         raise _GroupError(i, error_for(code, msg))
     return [Port(names[i], specs[i], reqs[i], handles[i]) for i in range(n)]
-
-
-def _open(name: str, spec: PortSpec | None, req: Request) -> Port:
-    h = B.new_port()
-    creq = B.ffi.new("struct nmt_open_req *")
-    _fill_request(creq, name, req)
-    h.name = name.encode()[:127]
-    B.check(B.lib.nmt_port_open(h, creq), h)
-    return Port(name, spec, req, h)
