@@ -179,9 +179,9 @@ int nmt_run_fwd(struct nmt_port *src, struct nmt_port *dst, uint64_t count, uint
 					rc = -1;
 					goto out;
 				}
-			rc = nmt_idle(dst, NMT_WAIT_TX, &idle_since);
+			rc = nmt_ring_idle(dst, -1, NMT_WAIT_TX, &idle_since);
 		} else {
-			rc = nmt_idle(src, NMT_WAIT_RX, &idle_since);
+			rc = nmt_ring_idle(src, -1, NMT_WAIT_RX, &idle_since);
 		}
 		if (rc < 0)
 			goto out;

@@ -578,7 +578,7 @@ int nmt_gen_tx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct nmt
 			if (++st->events % 256 == 0)
 				st->t_end_ns = nmt_now_ns();
 			idle_since = 0;
-		} else if (budget && nmt_idle(p, NMT_WAIT_TX, &idle_since) < 0) {
+		} else if (budget && nmt_ring_idle(p, ring, NMT_WAIT_TX, &idle_since) < 0) {
 			rc = -1;
 			goto out;
 		}
@@ -589,7 +589,7 @@ out:
 
 		for (ri = first; ri < last; ri++)
 			before[ri] = p->txk[ri].hwcur;
-		if (nmt_port_flush(p, 2000) < 0 && errno != ETIMEDOUT)
+		if (nmt_ring_flush(p, ring, 2000) < 0 && errno != ETIMEDOUT)
 			rc = -1;
 		for (ri = first; ri < last; ri++)
 			account_slots(p->tx_rings[ri], before[ri], p->txk[ri].hwcur, &pk, &by, fixed_len);
@@ -739,7 +739,7 @@ int nmt_gen_rx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct nmt
 			if (g->idle_stop_ms > 0 && last_pkt &&
 			    now - last_pkt >= (uint64_t)g->idle_stop_ms * 1000000)
 				break;
-			if (nmt_idle(p, NMT_WAIT_RX, &idle_since) < 0) {
+			if (nmt_ring_idle(p, ring, NMT_WAIT_RX, &idle_since) < 0) {
 				rc = -1;
 				goto out;
 			}
@@ -821,7 +821,7 @@ int nmt_gen_ping(struct nmt_port *p, const struct nmt_gen *g, struct nmt_run *ru
 		}
 		if (n == 0) {
 			st->drops++; /* "ouch, cannot send" */
-			if (nmt_idle(p, NMT_WAIT_TX, &idle_since) < 0) {
+			if (nmt_ring_idle(p, -1, NMT_WAIT_TX, &idle_since) < 0) {
 				rc = -1;
 				break;
 			}
@@ -987,7 +987,7 @@ int nmt_gen_pong(struct nmt_port *p, const struct nmt_gen *g, struct nmt_run *ru
 		} else {
 			if (g->duration_ns && nmt_now_ns() - start >= g->duration_ns)
 				break;
-			if (nmt_idle(p, NMT_WAIT_RX, &idle_since) < 0) {
+			if (nmt_ring_idle(p, -1, NMT_WAIT_RX, &idle_since) < 0) {
 				rc = -1;
 				break;
 			}

@@ -129,18 +129,29 @@ struct nmt_kring {
 	uint32_t hwtail; /* first slot owned by the backend */
 };
 
-/* struct nmt_ops - what a backend provides. */
+/*
+ * struct nmt_ops - what a backend provides.
+ *
+ * Waiting is per ring so that threads that each own one ring never touch
+ * another's state: `ring` is a ring index (the tx and rx rings of that
+ * number), or -1 for every ring of the port (what p->fd covers).
+ */
 struct nmt_ops {
 	const char *name;
 	int (*txsync)(struct nmt_port *p, unsigned ring);
 	int (*rxsync)(struct nmt_port *p, unsigned ring);
-	/* arm - prepare to sleep on p->fd. Returns 1 if ready now (no sleep
-	 * needed), 0 if armed, -1 on error. */
-	int (*arm)(struct nmt_port *p, int events);
-	/* disarm - after p->fd woke (or timed out): drain and clear. */
-	void (*disarm)(struct nmt_port *p, int events);
-	/* tx_pending - 1 while sent slots are still in flight on some ring */
-	int (*tx_pending)(struct nmt_port *p);
+	/* arm - prepare to sleep on the descriptor of ring (see wait_fd).
+	 * Returns 1 if ready now (no sleep needed), 0 if armed, -1 on error. */
+	int (*arm)(struct nmt_port *p, int ring, int events);
+	/* disarm - after the descriptor woke (or timed out): drain and clear. */
+	void (*disarm)(struct nmt_port *p, int ring, int events);
+	/* tx_pending - 1 while sent slots are still in flight on tx ring `ring`
+	 * (-1: on any tx ring) */
+	int (*tx_pending)(struct nmt_port *p, int ring);
+	/* wait_fd - the descriptor to poll() for one ring and the events that mean
+	 * "rx may be ready" / "tx may have room" on it. NULL, or ring -1: p->fd
+	 * with p->poll_rx / p->poll_tx. */
+	int (*wait_fd)(struct nmt_port *p, int ring, short *poll_rx, short *poll_tx);
 	void (*close)(struct nmt_port *p);
 };
 
@@ -214,12 +225,19 @@ static inline int nmt_rxsync(struct nmt_port *p, unsigned ring)
 	return p->ops->rxsync(p, ring);
 }
 
+/* waiting on the whole port (every ring; p->fd) */
 int nmt_port_arm(struct nmt_port *p, int events);
 void nmt_port_disarm(struct nmt_port *p, int events);
 int nmt_port_wait(struct nmt_port *p, int events, int timeout_ms);
-int nmt_idle(struct nmt_port *p, int events, uint64_t *since);
 int nmt_port_tx_pending(struct nmt_port *p);
 int nmt_port_flush(struct nmt_port *p, int timeout_ms);
+/* ... and on one ring (ring -1: the whole port), for a thread that owns it */
+int nmt_ring_arm(struct nmt_port *p, int ring, int events);
+void nmt_ring_disarm(struct nmt_port *p, int ring, int events);
+int nmt_ring_wait(struct nmt_port *p, int ring, int events, int timeout_ms);
+int nmt_ring_idle(struct nmt_port *p, int ring, int events, uint64_t *since);
+int nmt_ring_tx_pending(struct nmt_port *p, int ring);
+int nmt_ring_flush(struct nmt_port *p, int ring, int timeout_ms);
 
 /* slow path: copy n frames in (send) or out (recv) */
 int nmt_send(struct nmt_port *p, const uint8_t *data, const uint32_t *lens, uint32_t n,

@@ -29,15 +29,17 @@ static int null_rxsync(struct nmt_port *p, unsigned ri)
 	return 0;
 }
 
-static int null_arm(struct nmt_port *p, int events)
+static int null_arm(struct nmt_port *p, int ring, int events)
 {
 	(void)p;
+	(void)ring;
 	return (events & NMT_WAIT_TX) ? 1 : 0;
 }
 
-static int null_tx_pending(struct nmt_port *p)
+static int null_tx_pending(struct nmt_port *p, int ring)
 {
 	(void)p;
+	(void)ring;
 	return 0;
 }
 

@@ -393,8 +393,10 @@ static int pkt_txsync(struct nmt_port *p, unsigned ri)
 	return rc;
 }
 
-static int pkt_tx_pending(struct nmt_port *p)
+/* one tx and one rx ring: the ring argument of the ops has nothing to choose */
+static int pkt_tx_pending(struct nmt_port *p, int ring)
 {
+	(void)ring;
 	return p->num_tx_rings && p->txk[0].hwcur != p->tx_rings[0]->head;
 }
 
@@ -416,14 +418,15 @@ static int pkt_rx_ready(struct nmt_port *p)
  * poll() return POLLERR at once: collect it here. It is an error only when
  * frames wait to be sent; a receiver just waits for the link to come back.
  */
-static int pkt_arm(struct nmt_port *p, int events)
+static int pkt_arm(struct nmt_port *p, int ring, int events)
 {
 	int pending, soerr = 0;
 	socklen_t sl = sizeof(soerr);
 
 	if ((events & NMT_WAIT_RX) && pkt_rx_ready(p))
 		return 1;
-	pending = (events & NMT_WAIT_TX) && p->num_tx_rings && pkt_tx_pending(p);
+	(void)ring;
+	pending = (events & NMT_WAIT_TX) && p->num_tx_rings && pkt_tx_pending(p, 0);
 	if ((events & NMT_WAIT_TX) && p->num_tx_rings && !pending)
 		return 1;
 	if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr) {

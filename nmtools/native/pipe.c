@@ -184,27 +184,37 @@ static int pipe_rxsync(struct nmt_port *p, unsigned ri)
 	return 0;
 }
 
-static void set_want(struct nmt_port *p, int events, uint32_t v)
+/* rings [*first, *last) of `ring` (-1: all n) */
+static void ring_span(int ring, uint32_t n, uint32_t *first, uint32_t *last)
+{
+	*first = ring < 0 ? 0 : (uint32_t)ring;
+	*last = ring < 0 ? n : ((uint32_t)ring < n ? (uint32_t)ring + 1 : 0);
+}
+
+static void set_want(struct nmt_port *p, int ring, int events, uint32_t v)
 {
 	struct pipe_priv *pp = p->priv;
-	unsigned i;
+	uint32_t i, first, last;
 
+	ring_span(ring, p->num_rx_rings, &first, &last);
 	if (events & NMT_WAIT_RX)
-		for (i = 0; i < p->num_rx_rings; i++)
+		for (i = first; i < last; i++)
 			__atomic_store_n(&chan(pp->h, 1 - pp->end, i)->rx_want, v,
 					 __ATOMIC_RELAXED);
+	ring_span(ring, p->num_tx_rings, &first, &last);
 	if (events & NMT_WAIT_TX)
-		for (i = 0; i < p->num_tx_rings; i++)
+		for (i = first; i < last; i++)
 			__atomic_store_n(&chan(pp->h, pp->end, i)->tx_want, v, __ATOMIC_RELAXED);
 }
 
-static int pipe_ready(struct nmt_port *p, int events)
+static int pipe_ready(struct nmt_port *p, int ring, int events)
 {
 	struct pipe_priv *pp = p->priv;
-	unsigned i;
+	uint32_t i, first, last;
 
+	ring_span(ring, p->num_rx_rings, &first, &last);
 	if (events & NMT_WAIT_RX)
-		for (i = 0; i < p->num_rx_rings; i++) {
+		for (i = first; i < last; i++) {
 			struct nmt_ring *r = p->rx_rings[i];
 
 			if (r->head != r->tail ||
@@ -212,8 +222,9 @@ static int pipe_ready(struct nmt_port *p, int events)
 				    r->tail)
 				return 1;
 		}
+	ring_span(ring, p->num_tx_rings, &first, &last);
 	if (events & NMT_WAIT_TX)
-		for (i = 0; i < p->num_tx_rings; i++) {
+		for (i = first; i < last; i++) {
 			struct nmt_ring *r = p->tx_rings[i];
 			uint32_t cons = __atomic_load_n(&chan(pp->h, pp->end, i)->cons,
 							__ATOMIC_ACQUIRE);
@@ -233,28 +244,29 @@ static void drain(int fd)
 		;
 }
 
-static int pipe_arm(struct nmt_port *p, int events)
+static int pipe_arm(struct nmt_port *p, int ring, int events)
 {
-	set_want(p, events, 1);
+	set_want(p, ring, events, 1);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (pipe_ready(p, events)) {
-		set_want(p, events, 0);
+	if (pipe_ready(p, ring, events)) {
+		set_want(p, ring, events, 0);
 		return 1;
 	}
 	return 0;
 }
 
-static void pipe_disarm(struct nmt_port *p, int events)
+static void pipe_disarm(struct nmt_port *p, int ring, int events)
 {
-	set_want(p, events, 0);
+	set_want(p, ring, events, 0);
 	drain(p->fd);
 }
 
-static int pipe_tx_pending(struct nmt_port *p)
+static int pipe_tx_pending(struct nmt_port *p, int ring)
 {
-	unsigned i;
+	uint32_t i, first, last;
 
-	for (i = 0; i < p->num_tx_rings; i++)
+	ring_span(ring, p->num_tx_rings, &first, &last);
+	for (i = first; i < last; i++)
 		if (p->tx_rings[i]->head != p->txk[i].hwcur)
 			return 1;
 	return 0;

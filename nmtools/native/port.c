@@ -292,38 +292,52 @@ int nmt_if_query(struct nmt_port *p, const char *ifname)
 	return 0;
 }
 
-int nmt_port_arm(struct nmt_port *p, int events)
+int nmt_ring_arm(struct nmt_port *p, int ring, int events)
 {
 	if (!p->ops)
 		return nmt_err(p, EBADF, "port is closed");
-	return p->ops->arm(p, events);
+	return p->ops->arm(p, ring, events);
+}
+
+void nmt_ring_disarm(struct nmt_port *p, int ring, int events)
+{
+	if (p->ops && p->ops->disarm)
+		p->ops->disarm(p, ring, events);
+}
+
+int nmt_port_arm(struct nmt_port *p, int events)
+{
+	return nmt_ring_arm(p, -1, events);
 }
 
 void nmt_port_disarm(struct nmt_port *p, int events)
 {
-	if (p->ops && p->ops->disarm)
-		p->ops->disarm(p, events);
+	nmt_ring_disarm(p, -1, events);
 }
 
 /*
- * nmt_port_wait - sleep until rx may have data / tx may have room, or the
- * timeout (ms, -1 forever) passes. Returns 1 ready, 0 timeout, -1 error.
+ * nmt_ring_wait - sleep until rx ring `ring` may have data / tx ring `ring`
+ * may have room (ring -1: any ring of the port), or the timeout (ms, -1
+ * forever) passes. Returns 1 ready, 0 timeout, -1 error.
  */
-int nmt_port_wait(struct nmt_port *p, int events, int timeout_ms)
+int nmt_ring_wait(struct nmt_port *p, int ring, int events, int timeout_ms)
 {
 	struct pollfd pfd;
-	int rc = nmt_port_arm(p, events);
+	short prx = p->poll_rx, ptx = p->poll_tx;
+	int rc = nmt_ring_arm(p, ring, events);
 
 	if (rc != 0)
 		return rc;
 	pfd.fd = p->fd;
-	pfd.events = (short)(((events & NMT_WAIT_RX) ? p->poll_rx : 0) |
-			     ((events & NMT_WAIT_TX) ? p->poll_tx : 0));
+	if (ring >= 0 && p->ops->wait_fd)
+		pfd.fd = p->ops->wait_fd(p, ring, &prx, &ptx);
+	pfd.events = (short)(((events & NMT_WAIT_RX) ? prx : 0) |
+			     ((events & NMT_WAIT_TX) ? ptx : 0));
 	pfd.revents = 0;
 	do {
 		rc = poll(&pfd, 1, timeout_ms);
 	} while (rc < 0 && errno == EINTR);
-	nmt_port_disarm(p, events);
+	nmt_ring_disarm(p, ring, events);
 	if (rc < 0)
 		return nmt_err(p, errno, "poll: %s", strerror(errno));
 	if (rc > 0 && (pfd.revents & (POLLERR | POLLNVAL)))
@@ -331,31 +345,54 @@ int nmt_port_wait(struct nmt_port *p, int events, int timeout_ms)
 	return rc > 0;
 }
 
-int nmt_port_tx_pending(struct nmt_port *p)
+int nmt_port_wait(struct nmt_port *p, int events, int timeout_ms)
+{
+	return nmt_ring_wait(p, -1, events, timeout_ms);
+}
+
+int nmt_ring_tx_pending(struct nmt_port *p, int ring)
 {
 	if (p->ops && p->ops->tx_pending)
-		return p->ops->tx_pending(p);
+		return p->ops->tx_pending(p, ring);
 	return 0;
 }
 
-/* nmt_port_flush - txsync every tx ring until nothing is pending (or timeout) */
-int nmt_port_flush(struct nmt_port *p, int timeout_ms)
+int nmt_port_tx_pending(struct nmt_port *p)
+{
+	return nmt_ring_tx_pending(p, -1);
+}
+
+/*
+ * nmt_ring_flush - txsync tx ring `ring` (-1: every tx ring) until nothing
+ * is pending on it (or timeout). Only that ring is touched: another thread
+ * may own the others.
+ */
+int nmt_ring_flush(struct nmt_port *p, int ring, int timeout_ms)
 {
 	uint64_t deadline = nmt_now_ns() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms) * 1000000;
-	uint32_t i;
+	uint32_t i, first = ring < 0 ? 0 : (uint32_t)ring;
+	uint32_t last = ring < 0 ? p->num_tx_rings : (uint32_t)ring + 1;
 
+	if (last > p->num_tx_rings)
+		return nmt_err(p, EINVAL, "%s: no tx ring %d (the port has %u)", p->name, ring,
+			       p->num_tx_rings);
 	for (;;) {
-		for (i = 0; i < p->num_tx_rings; i++)
+		for (i = first; i < last; i++)
 			if (nmt_txsync(p, i) < 0)
 				return -1;
-		if (!nmt_port_tx_pending(p))
+		if (!nmt_ring_tx_pending(p, ring))
 			return 0;
 		if (timeout_ms >= 0 && nmt_now_ns() >= deadline)
 			return nmt_err(p, ETIMEDOUT, "%s: packets still queued after %d ms",
 				       p->name, timeout_ms);
-		if (nmt_port_wait(p, NMT_WAIT_TX, 10) < 0)
+		if (nmt_ring_wait(p, ring, NMT_WAIT_TX, 10) < 0)
 			return -1;
 	}
+}
+
+int nmt_port_flush(struct nmt_port *p, int timeout_ms)
+{
+	return nmt_ring_flush(p, -1, timeout_ms);
 }
 
 static int tx_ring_with_room(struct nmt_port *p, uint32_t need, uint32_t *next)
@@ -602,12 +639,12 @@ size_t nmt_detail_add(struct nmt_port *p, size_t o, const char *fmt, ...)
 #define IDLE_WAIT_MS 100   /* at most this long, so a cancel is seen */
 
 /*
- * nmt_idle - for a loop whose pass moved nothing. A peer that is about to
- * move something costs no system call: spin briefly, then yield (a peer on
- * this CPU may run), then sleep on the port. *since is the loop's idle start
+ * nmt_ring_idle - for a loop whose pass over `ring` (-1: all) moved nothing.
+ * A peer that is about to move something costs no system call: spin briefly,
+ * then yield (a peer on this CPU may run), then sleep on the ring. *since is the loop's idle start
  * (0 when busy). Returns 0 or -1.
  */
-int nmt_idle(struct nmt_port *p, int events, uint64_t *since)
+int nmt_ring_idle(struct nmt_port *p, int ring, int events, uint64_t *since)
 {
 	uint64_t now = nmt_now_ns();
 
@@ -622,5 +659,5 @@ int nmt_idle(struct nmt_port *p, int events, uint64_t *since)
 		return 0;
 	}
 	*since = 0;
-	return nmt_port_wait(p, events, IDLE_WAIT_MS) < 0 ? -1 : 0;
+	return nmt_ring_wait(p, ring, events, IDLE_WAIT_MS) < 0 ? -1 : 0;
 }

@@ -585,11 +585,19 @@ static int xdp_txsync(struct nmt_port *p, unsigned ri)
 	return rc;
 }
 
-static int xdp_tx_pending(struct nmt_port *p)
+/* rings [*first, *last) of `ring` (-1: all n) */
+static void ring_span(int ring, uint32_t n, uint32_t *first, uint32_t *last)
 {
-	uint32_t i;
+	*first = ring < 0 ? 0 : (uint32_t)ring;
+	*last = ring < 0 ? n : ((uint32_t)ring < n ? (uint32_t)ring + 1 : 0);
+}
 
-	for (i = 0; i < p->num_tx_rings; i++)
+static int xdp_tx_pending(struct nmt_port *p, int ring)
+{
+	uint32_t i, first, last;
+
+	ring_span(ring, p->num_tx_rings, &first, &last);
+	for (i = first; i < last; i++)
 		if (p->txk[i].hwcur != p->tx_rings[i]->head)
 			return 1;
 	return 0;
@@ -619,14 +627,17 @@ static int xdp_ep_set(struct nmt_port *p, struct xdp_priv *pv, uint32_t ev)
  * ring. TX: slots to post, completions to reap, or nothing in flight;
  * otherwise sleep for POLLOUT (in copy mode poll() itself drives the tx ring
  * and a freed frame wakes it; zero-copy drivers wake it as they consume).
+ * One ring (a thread that owns that queue) sleeps on its own socket and
+ * leaves the epoll set of the whole port alone.
  */
-static int xdp_arm(struct nmt_port *p, int events)
+static int xdp_arm(struct nmt_port *p, int ring, int events)
 {
 	struct xdp_priv *pv = p->priv;
-	uint32_t ev = 0, i;
+	uint32_t ev = 0, i, first, last;
 
 	if (events & NMT_WAIT_RX) {
-		for (i = 0; i < p->num_rx_rings; i++) {
+		ring_span(ring, p->num_rx_rings, &first, &last);
+		for (i = first; i < last; i++) {
 			struct xq *q = &pv->q[i];
 
 			if (p->rx_rings[i]->head != p->rxk[i].hwtail ||
@@ -637,7 +648,8 @@ static int xdp_arm(struct nmt_port *p, int events)
 			ev |= EPOLLIN;
 	}
 	if (events & NMT_WAIT_TX) {
-		for (i = 0; i < p->num_tx_rings; i++) {
+		ring_span(ring, p->num_tx_rings, &first, &last);
+		for (i = first; i < last; i++) {
 			struct xq *q = &pv->q[i];
 
 			if (q->sub != p->tx_rings[i]->head || q->done == q->sub ||
@@ -647,7 +659,21 @@ static int xdp_arm(struct nmt_port *p, int events)
 		if (p->num_tx_rings)
 			ev |= EPOLLOUT;
 	}
+	if (ring >= 0)
+		return 0;
 	return xdp_ep_set(p, pv, ev);
+}
+
+/* wait_fd - one ring: its queue's socket, polled directly */
+static int xdp_wait_fd(struct nmt_port *p, int ring, short *poll_rx, short *poll_tx)
+{
+	struct xdp_priv *pv = p->priv;
+
+	if (ring < 0 || (unsigned)ring >= pv->nq)
+		return p->fd;
+	*poll_rx = POLLIN;
+	*poll_tx = POLLOUT;
+	return pv->q[ring].fd;
 }
 
 /* ------------------------------------------------------------ close */
@@ -707,6 +733,7 @@ static const struct nmt_ops xdp_ops = {
 	.rxsync = xdp_rxsync,
 	.arm = xdp_arm,
 	.tx_pending = xdp_tx_pending,
+	.wait_fd = xdp_wait_fd,
 	.close = xdp_close,
 };
 
