@@ -293,6 +293,8 @@ def run(cfg: Config, reporter: ui.Reporter | None = None) -> Result:
     rep = reporter or ui.make_reporter(
         json=cfg.json, framing=cfg.framing, normalize=cfg.normalize, avg_std=cfg.avg_std
     )
+    # the file is read (and refused) before any port is opened; every worker shares it
+    trace = packets.load_pcap(cfg.pcap) if cfg.pcap and cfg.function == Function.TX else None
     ports = _open_ports(cfg)
     workers: list[Worker] = []
     try:
@@ -326,6 +328,7 @@ def run(cfg: Config, reporter: ui.Reporter | None = None) -> Result:
                 burst,
                 flow_base=i * cfg.flows,
                 frag_size=_frag_size(cfg, port),
+                trace=trace,
             )
             if i == 0 and cfg.function.sends:
                 _check_mtu(plan, port, cfg.vlan is not None)
