@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import math
 import os
 import secrets
 import threading
@@ -502,7 +503,7 @@ def _summary(
                 rtt_hist=hist,
                 sent=int(workers[0].run.sent),
             )
-    if pps and cfg.function.sends:
+    if pps and cfg.function.sends and s.pkts:  # no lateness to tell when nothing was paced
         gaps: dict[float, int] = {}
         for w in workers:
             for ub, c in _hist_buckets(w.run.gap):
@@ -537,11 +538,28 @@ def _summary(
         framing=cfg.framing,
         normalize=cfg.normalize,
         requested_pps=pps or None,
+        achieved_pps=_achieved(workers) if len(workers) > 1 else None,
         drops=s.drops,
         errors=s.errors,
         extra=extra,
         settings=settings,
     )
+
+
+def _achieved(workers: list[Worker]) -> float:
+    """Several paced streams: the sum of each one's rate over its own packets' intervals
+    (n - 1 intervals from its first packet to its last); nan when a stream that sent has
+    too few packets to tell."""
+    total = 0.0
+    for w in workers:
+        n = int(w.run.st.pkts)
+        span = (int(w.run.st.t_end_ns) - int(w.run.st.t_start_ns)) / 1e9
+        if n == 0:
+            continue
+        if n < 2 or span <= 0:
+            return math.nan
+        total += (n - 1) / span
+    return total if total else math.nan
 
 
 def _ep(ep: Endpoint | None) -> str | None:
