@@ -312,6 +312,7 @@ def run(cfg: Config, reporter: ui.Reporter | None = None) -> Result:
         if per_pps:  # >= ~1000 batches a second keeps the rate smooth within every second
             burst = max(1, min(burst, int(per_pps / 1000)))
         cpus = _cpus_for(cfg)
+        frag = _frag_size(cfg, port, trace.max_caplen if trace else cfg.sizes.largest)
         for i in range(cfg.threads):
             count = cfg.count // cfg.threads + (1 if i < cfg.count % cfg.threads else 0)
             if cfg.count and not count:
@@ -328,11 +329,12 @@ def run(cfg: Config, reporter: ui.Reporter | None = None) -> Result:
                 count,
                 burst,
                 flow_base=i * cfg.flows,
-                frag_size=_frag_size(cfg, port),
+                frag_size=frag,
                 trace=trace,
             )
             if i == 0 and cfg.function.sends:
                 _check_mtu(plan, port, cfg.vlan is not None)
+                _check_slots(cfg, port, plan.max_len, frag)
             wport = ports[i] if len(ports) > 1 else port
             ring = 0 if len(ports) > 1 else i
             if cfg.threads == 1:
@@ -381,12 +383,58 @@ def _mean_size(cfg: Config) -> float:
     return (cfg.sizes.min + cfg.sizes.max) / 2
 
 
-def _frag_size(cfg: Config, port: Port) -> int:
+def _frag_size(cfg: Config, port: Port, largest: int) -> int:
+    """-M, or the fragment -F cuts the largest frame into (0: one buffer a slot)."""
     if cfg.frag_size:
         return min(cfg.frag_size, port.buf_size)
     if cfg.frags > 1:
-        return max(1, -(-cfg.sizes.largest // cfg.frags))
+        return max(1, -(-largest // cfg.frags))
     return 0
+
+
+def _check_slots(cfg: Config, port: Port, largest: int, frag: int) -> None:
+    """A frame needs slots of at most `frag` bytes (one buffer); one that needs more than
+    a tx ring can hold at once could never be queued: refuse it here, saying what fits."""
+    buf = port.buf_size
+    what = (
+        f"-P {cfg.pcap}: its longest packet ({largest} bytes)"
+        if cfg.pcap
+        else f"{_size_option(cfg)}: a {largest}-byte frame"
+    )
+    if cfg.function in (Function.PING, Function.PONG):
+        if largest > buf:
+            raise UsageError(
+                f"{what} does not fit in one {buf}-byte buffer of {cfg.port}, and "
+                f"{cfg.function.value} sends each frame in one slot; use -l {buf} or less"
+            )
+        return
+    piece = min(frag or buf, buf)
+    need = -(-largest // piece)
+    room = port.num_tx_slots - 1  # a ring of N slots holds N - 1 frames' worth at once
+    if need <= room:
+        return
+    fixes = []
+    if room > 0 and -(-largest // buf) <= room:  # whole buffers would fit
+        if cfg.frag_size and piece < buf:
+            fixes.append(f"a larger -M ({-(-largest // room)} to {buf})")
+        if cfg.frags > 1:
+            fixes.append(f"fewer -F (at most {room})")
+    slots = 1 << need.bit_length()  # a power of two that holds `need`
+    fixes.append(f"more slots (@conf:slots={slots} in the port name)")
+    raise UsageError(
+        f"{what} takes {need} slots of {piece} byte{'s' if piece > 1 else ''}, and a tx "
+        f"ring of {cfg.port} holds {room} at once ({port.num_tx_slots} slots); use {_or(fixes)}"
+    )
+
+
+def _size_option(cfg: Config) -> str:
+    if cfg.sizes.mix:
+        return "the mix"
+    return f"-l {cfg.sizes.min}" + (f"-{cfg.sizes.max}" if cfg.sizes.max != cfg.sizes.min else "")
+
+
+def _or(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
 
 
 def _shared_count(cfg: Config) -> bool:
