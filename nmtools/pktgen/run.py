@@ -233,6 +233,8 @@ def _open_ports(cfg: Config) -> list[Port]:
         Function.TXSEQ: "tx",
         Function.RX: "rx",
         Function.RXSEQ: "rx",
+        Function.PING: "rtt",  # auto: what measures latency best (AF_XDP), see admode
+        Function.PONG: "rtt",
     }.get(cfg.function)
     first = open_port(cfg.port, admode=cfg.admode, direction=direction)
     ports = [first]
