@@ -21,7 +21,11 @@ Counters a tool may add in `Sample.extra` / `Summary.extra` (all optional, all c
   ``rtt_p50_ns``, ``rtt_p90_ns``, ``rtt_p99_ns``, ``rtt_p999_ns`` and, in a summary,
   ``rtt_hist`` (a list of ``(upper_bound_ns, count)`` buckets; `latency_extra` fills the
   rest from it);
-- pacing (tx with a rate): ``gap_err_p50_ns``, ``gap_err_p99_ns``.
+- pacing (tx with a rate): ``gap_err_p50_ns``, ``gap_err_p99_ns``;
+- the interface a sender used, in a summary: ``link`` (its name), ``link_carrier`` (False
+  when it had no carrier), ``link_tx_packets`` and ``link_tx_dropped`` (what its own
+  counters rose by during the run: carried, and dropped by the kernel). ``pkts`` counts what
+  the port accepted; the link's counters say what became of it.
 """
 
 from __future__ import annotations
@@ -414,8 +418,12 @@ def _extra_lines(s: Summary) -> list[str]:
             f"RTT over {count} packets: min {ns('rtt_min_ns')} avg {ns('rtt_avg_ns')} "
             f"max {ns('rtt_max_ns')} ns; {pcts} ns"
         )
-    if s.drops or s.errors:
-        lines.append(f"Errors: {s.drops} dropped, {s.errors} errors")
+    errs = [f"{s.drops} dropped, {s.errors} errors"] if s.drops or s.errors else []
+    if x.get("link_tx_dropped"):
+        why = " (no carrier)" if x.get("link_carrier") is False else ""
+        errs.append(f"{x['link_tx_dropped']} dropped by {x.get('link', 'the interface')}{why}")
+    if errs:
+        lines.append("Errors: " + "; ".join(errs))
     return lines
 
 
