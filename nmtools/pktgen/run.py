@@ -424,7 +424,11 @@ class _Watch:
 
 
 def run(cfg: Config, reporter: ui.Reporter | None = None) -> Result:
-    """Run pkt-gen with these settings; returns when done (count, duration, Ctrl-C)."""
+    """Run pkt-gen with these settings; returns when done (count, duration, Ctrl-C).
+
+    When a worker fails (or the interface goes away), the reporter still gets the summary
+    of what was done, then the NmError is raised with that Result as its `result`.
+    """
     seed = cfg.seed if cfg.seed is not None else secrets.randbits(32)
     if cfg.src is None or cfg.dst is None:
         ds, dd = default_endpoints(cfg.ipv6)
@@ -511,9 +515,12 @@ def run(cfg: Config, reporter: ui.Reporter | None = None) -> Result:
         summary.extra.update(watch.link_extra())
         summary.settings["interrupted"] = interrupted
         rep.finish(summary)
+        result = Result(summary, seed, port.admode, port.backend)
         if error is not None:
+            if isinstance(error, NmError):
+                error.result = result  # type: ignore[attr-defined]
             raise error
-        return Result(summary, seed, port.admode, port.backend)
+        return result
     finally:
         for w in workers:
             w.cancel()
