@@ -446,7 +446,8 @@ def _walk_pcapng(
             _idb_options(data, off + 16, off + blen - 4, order, ifc, block, off)
             ifaces.append(ifc)
         off += blen
-    return offs, caps, origs, ts, max(used_lt, LINKTYPE_ETHERNET), hdrs, untimed
+    lt_ = used_lt if used_lt >= 0 else LINKTYPE_ETHERNET  # (no packets: any will do)
+    return offs, caps, origs, ts, lt_, hdrs, untimed
 
 
 def _epb_run(

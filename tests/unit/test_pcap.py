@@ -299,6 +299,8 @@ def test_non_ethernet_interfaces_without_packets_do_no_harm(tmp_path):
 def test_any_link_type_when_asked(tmp_path):
     tr = pcap.read(write(tmp_path, classic(linktype=113)), linktypes=None)
     assert tr.linktype == 113 and len(tr) == len(FRAMES)
+    loop = shb() + idb(linktype=0) + epb("<", 0, 1, FRAMES[0])
+    assert pcap.read(write(tmp_path, loop, "l.pcapng"), linktypes=None).linktype == 0
 
 
 def test_arrays_are_what_c_takes(tmp_path):
