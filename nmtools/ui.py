@@ -21,7 +21,11 @@ Counters a tool may add in `Sample.extra` / `Summary.extra` (all optional, all c
   ``rtt_p50_ns``, ``rtt_p90_ns``, ``rtt_p99_ns``, ``rtt_p999_ns`` and, in a summary,
   ``rtt_hist`` (a list of ``(upper_bound_ns, count)`` buckets; `latency_extra` fills the
   rest from it);
-- pacing (tx with a rate): ``gap_err_p50_ns``, ``gap_err_p99_ns``.
+- pacing (tx with a rate): ``gap_err_p50_ns``, ``gap_err_p99_ns``;
+- the interface a sender used, in a summary: ``link`` (its name), ``link_carrier`` (False
+  when it had no carrier), ``link_tx_packets`` and ``link_tx_dropped`` (what its own
+  counters rose by during the run: carried, and dropped by the kernel). ``pkts`` counts what
+  the port accepted; the link's counters say what became of it.
 """
 
 from __future__ import annotations
@@ -300,9 +304,13 @@ class Summary:
     """Totals at the end of a run; `format_summary` prints them in pkt-gen's words.
 
     `kind` is the verb pkt-gen starts with: "Sent" (tx, txseq, ping) or "Received".
-    `achieved_pps` defaults to pkts / seconds. `extra` carries what some functions add (see
-    the module docstring); `settings` what the run was asked to do (port, admode, seed,
-    function, ...), shown in the JSON summary.
+    `pps` is pkt-gen's speed, pkts / seconds. `rate` is the rate a paced run achieved,
+    compared with `requested_pps`: N packets sent on a schedule span N - 1 intervals from the
+    first to the last, so perfect pacing reads +0.00%; `seconds` runs from the first packet's
+    time to the last's. `achieved_pps` overrides it (a tool with several paced streams sums
+    theirs); nan there, or fewer than 2 packets, means no rate can be measured. `extra`
+    carries what some functions add (see the module docstring); `settings` what the run was
+    asked to do (port, admode, seed, function, ...), shown in the JSON summary.
     """
 
     kind: str
@@ -325,7 +333,24 @@ class Summary:
 
     @property
     def pps(self) -> float:
-        return self.achieved_pps if self.achieved_pps is not None else self.pkts / self._div
+        return self.pkts / self._div
+
+    @property
+    def rate(self) -> float | None:
+        """The achieved rate over the packets' intervals (None: not measurable)."""
+        if self.achieved_pps is not None:
+            return None if math.isnan(self.achieved_pps) else self.achieved_pps
+        if self.pkts < 2 or self.seconds <= 0:
+            return None
+        return (self.pkts - 1) / self.seconds
+
+    @property
+    def rate_error(self) -> float | None:
+        """(achieved - requested) / requested, when both are known."""
+        rate = self.rate
+        if not self.requested_pps or rate is None:
+            return None
+        return (rate - self.requested_pps) / self.requested_pps
 
     @property
     def bps(self) -> float:
@@ -358,11 +383,14 @@ def _extra_lines(s: Summary) -> list[str]:
     lines = []
     if s.requested_pps:
         req = s.requested_pps
-        line = (
-            f"Rate: requested {norm(req, n)}pps, achieved {norm(s.pps, n)}pps "
-            f"({(s.pps - req) / req * 100:+.2f}%)"
-        )
-        if "gap_err_p50_ns" in x or "gap_err_p99_ns" in x:
+        rate, err = s.rate, s.rate_error
+        if rate is None or err is None:
+            sent = f"{s.pkts} packet{'' if s.pkts == 1 else 's'} {s.kind.lower()}"
+            line = f"Rate: requested {norm(req, n)}pps; {sent}, too few to measure a rate"
+        else:
+            pct = err * 100 if abs(err) >= 0.00005 else 0.0  # no "-0.00%" for on time
+            line = f"Rate: requested {norm(req, n)}pps, achieved {norm(rate, n)}pps ({pct:+.2f}%)"
+        if s.pkts and ("gap_err_p50_ns" in x or "gap_err_p99_ns" in x):
             line += (
                 f", gap error p50 {format_ns(x.get('gap_err_p50_ns', math.nan))}"
                 f" p99 {format_ns(x.get('gap_err_p99_ns', math.nan))}"
@@ -390,8 +418,12 @@ def _extra_lines(s: Summary) -> list[str]:
             f"RTT over {count} packets: min {ns('rtt_min_ns')} avg {ns('rtt_avg_ns')} "
             f"max {ns('rtt_max_ns')} ns; {pcts} ns"
         )
-    if s.drops or s.errors:
-        lines.append(f"Errors: {s.drops} dropped, {s.errors} errors")
+    errs = [f"{s.drops} dropped, {s.errors} errors"] if s.drops or s.errors else []
+    if x.get("link_tx_dropped"):
+        why = " (no carrier)" if x.get("link_carrier") is False else ""
+        errs.append(f"{x['link_tx_dropped']} dropped by {x.get('link', 'the interface')}{why}")
+    if errs:
+        lines.append("Errors: " + "; ".join(errs))
     return lines
 
 
@@ -499,8 +531,8 @@ def summary_record(s: Summary) -> dict[str, Any]:
         "framing": s.framing,
         "normalize": s.normalize,
         "requested_pps": s.requested_pps,
-        "achieved_pps": s.pps,
-        "rate_error": (s.pps - s.requested_pps) / s.requested_pps if s.requested_pps else None,
+        "achieved_pps": s.rate,
+        "rate_error": s.rate_error,
         "settings": s.settings,
     }
     extra = dict(s.extra)

@@ -1,4 +1,5 @@
-"""Frame templates (built once with dpkt) and the generator plan handed to C."""
+"""Frame templates (built once with dpkt, or a pcap file's packets) and the generator plan
+handed to C."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 import dpkt
 
 from nmtools import _bindings as B
+from nmtools import pcap
 from nmtools.errors import NmError
 from nmtools.pktgen.config import Config, Endpoint, Function
 
@@ -87,34 +89,22 @@ def build_udp_frame(
     return frame
 
 
-def read_pcap(path: str) -> list[bytes]:
-    """Every packet of a pcap or pcapng file (Ethernet link type)."""
+def load_pcap(path: str) -> pcap.Trace:
+    """-P: the packets of a pcap or pcapng file (Ethernet), mapped once and shared by every
+    worker; refused in one line when a packet cannot be sent as it was captured."""
     try:
-        f = open(path, "rb")  # noqa: SIM115
-    except OSError as e:
-        raise NmError(f"-P {path}: {e.strerror}", e.errno or errno.EIO) from None
-    with f:
-        magic = f.read(4)
-        f.seek(0)
-        try:
-            if magic == b"\x0a\x0d\x0d\x0a":
-                reader: Any = dpkt.pcapng.Reader(f)
-            else:
-                reader = dpkt.pcap.Reader(f)
-            if reader.datalink() != dpkt.pcap.DLT_EN10MB:
-                raise NmError(
-                    f"-P {path}: link type {reader.datalink()} is not Ethernet (1); "
-                    "only Ethernet captures can be sent",
-                    errno.EINVAL,
-                )
-            frames = [bytes(buf) for _, buf in reader]
-        except (ValueError, dpkt.dpkt.NeedData, dpkt.dpkt.UnpackError, struct.error) as e:
-            raise NmError(
-                f"-P {path}: not a readable pcap/pcapng file ({e or 'truncated'})", errno.EINVAL
-            ) from None
-    if not frames:
+        trace = pcap.read(path, linktypes=(pcap.LINKTYPE_ETHERNET,))
+    except pcap.PcapError as e:
+        raise NmError(f"-P {path}: not a readable pcap/pcapng file: {e}", e.errno) from None
+    except NmError as e:  # cannot open it
+        raise NmError(f"-P {path}: {e}", e.errno or errno.EIO) from None
+    if not len(trace):
         raise NmError(f"-P {path}: the file has no packets", errno.EINVAL)
-    return frames
+    try:
+        trace.check_sendable()
+    except pcap.PcapError as e:
+        raise NmError(f"-P {path}: {e}", e.errno) from None
+    return trace
 
 
 @dataclass
@@ -122,7 +112,7 @@ class Plan:
     """The generator settings as the C loops take them (keeps its buffers alive)."""
 
     gen: Any
-    frames: list[bytes]
+    ntpl: int
     max_len: int
     mark_off: int
     l3_off: int
@@ -151,32 +141,43 @@ def make_plan(
     burst: int,
     flow_base: int = 0,
     frag_size: int = 0,
+    trace: pcap.Trace | None = None,
 ) -> Plan:
-    """Fill a `struct nmt_gen` for one worker."""
+    """Fill a `struct nmt_gen` for one worker. With -P, `trace` is the file as
+    `load_pcap` read it (read here when not given): workers share it."""
     g = B.ffi.new("struct nmt_gen *")
     keep: list[Any] = []
     l3, l4, mark = layout(cfg)
     marked = cfg.function in (Function.TXSEQ, Function.RXSEQ, Function.PING, Function.PONG)
     if cfg.pcap:
-        frames = read_pcap(cfg.pcap)
+        # the file's own bytes, where they are: one mapping for every worker, no copy
+        trace = trace if trace is not None else load_pcap(cfg.pcap)
+        try:
+            offs32 = pcap.offsets32(trace)
+        except pcap.PcapError as e:
+            raise NmError(f"-P {cfg.pcap}: {e}", e.errno) from None
+        tpl = B.ffi.from_buffer("uint8_t[]", trace.data)
+        offs = B.ffi.from_buffer("uint32_t[]", offs32)
+        lens = B.ffi.from_buffer("uint32_t[]", trace.caplens)
+        keep += [trace, offs32, tpl, offs, lens]
+        ntpl, max_len = len(trace), trace.max_caplen
         g.l3_off = g.l4_off = -1
         g.mark_off = -1
-    elif not cfg.function.sends:  # receivers only need to know where the mark is
-        frames = [bytes(max(64, mark + MARK_LEN))]
-        g.l3_off, g.l4_off, g.ipv6 = l3, l4, int(cfg.ipv6)
-        g.mark_off = mark if marked else -1
     else:
-        frames = [
-            build_udp_frame(cfg.sizes.largest, src, dst, src_mac, cfg.dst_mac, cfg.vlan, marked)
-        ]
+        if not cfg.function.sends:  # receivers only need to know where the mark is
+            frame = bytes(max(64, mark + MARK_LEN))
+        else:
+            frame = build_udp_frame(
+                cfg.sizes.largest, src, dst, src_mac, cfg.dst_mac, cfg.vlan, marked
+            )
         g.l3_off, g.l4_off, g.ipv6 = l3, l4, int(cfg.ipv6)
         g.mark_off = mark if marked else -1
-    data = b"".join(frames)
-    tpl = B.ffi.new("uint8_t[]", data)
-    offs = B.ffi.new("uint32_t[]", [sum(len(f) for f in frames[:i]) for i in range(len(frames))])
-    lens = B.ffi.new("uint32_t[]", [len(f) for f in frames])
-    keep += [tpl, offs, lens]
-    g.tpl, g.tpl_off, g.tpl_len, g.ntpl = tpl, offs, lens, len(frames)
+        tpl = B.ffi.new("uint8_t[]", frame)
+        offs = B.ffi.new("uint32_t[]", [0])
+        lens = B.ffi.new("uint32_t[]", [len(frame)])
+        keep += [tpl, offs, lens]
+        ntpl, max_len = 1, len(frame)
+    g.tpl, g.tpl_off, g.tpl_len, g.ntpl = tpl, offs, lens, ntpl
     g.src_ip0, g.src_ip1 = _low32(src.ip_start), _low32(src.ip_end)
     g.dst_ip0, g.dst_ip1 = _low32(dst.ip_start), _low32(dst.ip_end)
     g.src_port0, g.src_port1 = src.port_start, src.port_end
@@ -202,7 +203,7 @@ def make_plan(
     g.seed = seed
     g.idle_stop_ms = 0 if cfg.wait_forever else 1000
     g.reply_timeout_ms = 1000
-    return Plan(g, frames, max(len(f) for f in frames), g.mark_off, g.l3_off, keep)
+    return Plan(g, ntpl, max_len, g.mark_off, g.l3_off, keep)
 
 
 def describe_flow(src: Endpoint, dst: Endpoint, src_mac: str, dst_mac: str) -> str:

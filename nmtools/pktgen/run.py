@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import errno
+import math
 import os
 import secrets
+import socket
 import threading
 import time
 from dataclasses import asdict, dataclass, replace
@@ -12,7 +14,7 @@ from typing import Any
 
 from nmtools import _bindings as B
 from nmtools import ui
-from nmtools.errors import NmError, UsageError
+from nmtools.errors import NmError, NoSuchPort, UsageError
 from nmtools.pktgen import packets
 from nmtools.pktgen.config import Config, Endpoint, Function
 from nmtools.pktgen.parse import default_endpoints
@@ -232,6 +234,8 @@ def _open_ports(cfg: Config) -> list[Port]:
         Function.TXSEQ: "tx",
         Function.RX: "rx",
         Function.RXSEQ: "rx",
+        Function.PING: "rtt",  # auto: what measures latency best (AF_XDP), see admode
+        Function.PONG: "rtt",
     }.get(cfg.function)
     first = open_port(cfg.port, admode=cfg.admode, direction=direction)
     ports = [first]
@@ -283,8 +287,148 @@ def _open_ports(cfg: Config) -> list[Port]:
         raise
 
 
+def _ifindex(name: str) -> int:
+    """The interface's index in this process's network namespace (0: there is none)."""
+    try:
+        return socket.if_nametoindex(name)
+    except (OSError, ValueError, UnicodeError):
+        return 0
+
+
+def _sysfs(ifname: str, leaf: str) -> int | None:
+    try:
+        with open(f"/sys/class/net/{ifname}/{leaf}") as f:
+            return int(f.read().strip())
+    except (OSError, ValueError):  # gone, down (carrier: EINVAL), or not a number
+        return None
+
+
+class _Watch:
+    """What run() keeps an eye on while the workers run.
+
+    - The other end of a pipe: a pipe end with no peer moves nothing, so say once that it
+      waits (and name the other end), and once more when the peer opens.
+    - The interface: deleted (or replaced) while running, the run ends with that one line.
+    - The link (tx): with no carrier the kernel drops what the port accepted; the
+      interface's tx_dropped and tx_packets counters, read from sysfs when sysfs shows this
+      namespace's interface (its ifindex matches), say what was carried.
+    """
+
+    PERIOD = 0.2  # seconds between looks
+
+    def __init__(self, cfg: Config, port: Port) -> None:
+        self.port = port
+        self.peer = ""
+        self.peer_path = ""
+        self.peer_end = 0
+        self.peer_open: bool | None = None
+        req, spec = port.request, port.spec
+        if req.kind == B.lib.NMT_KIND_PIPE and spec is not None:
+            other = "}" if req.pipe_end == 0 else "{"
+            self.peer = f"{spec.subsys}:{spec.name}{other}{spec.pipe_id}"
+            self.peer_path, self.peer_end = req.path, 1 - req.pipe_end
+            self.peer_open = self._peer_alive()
+        self.ifname = port.ifname if port.backend in ("xdp", "packet") else ""
+        self.ifindex = int(port.handle.ifindex) if self.ifname else 0
+        # watched only when this namespace's view of the name is the port's interface
+        self.watch_if = bool(self.ifindex) and _ifindex(self.ifname) == self.ifindex
+        self.sysfs = self.watch_if and _sysfs(self.ifname, "ifindex") == self.ifindex
+        self.link0: tuple[int | None, int | None] | None = None
+        self.carrier: bool | None = None
+        self.sends = cfg.function.sends
+        self.error: NmError | None = None
+        self._next = 0.0
+
+    def _peer_alive(self) -> bool | None:
+        info = B.ffi.new("struct nmt_pipe_info *")
+        err = B.ffi.new("char[]", 320)
+        if B.lib.nmt_pipe_probe(self.peer_path.encode(), info, 0, err, 320) < 0:
+            return None
+        return bool(info.alive[self.peer_end])
+
+    def start_info(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.peer:
+            out.update(peer=self.peer, peer_open=self.peer_open)
+        return out
+
+    def begin(self, rep: ui.Reporter) -> None:
+        """Just before the workers start: the link counters, and what the user must know."""
+        if self.peer and self.peer_open is False:
+            rep.log(
+                f"waiting for the other end of the pipe: nothing moves until {self.peer} is opened"
+            )
+        if self.sysfs and self.sends:
+            self.link0 = self._link()
+            carrier = _sysfs(self.ifname, "carrier")
+            self.carrier = None if carrier is None else carrier == 1
+            if self.carrier is False:
+                rep.log(
+                    f"{self.ifname} has no carrier (is its peer or cable down?): the kernel "
+                    "drops what is sent, and the summary counts it"
+                )
+
+    def _link(self) -> tuple[int | None, int | None]:
+        return (
+            _sysfs(self.ifname, "statistics/tx_packets"),
+            _sysfs(self.ifname, "statistics/tx_dropped"),
+        )
+
+    def tick(self, rep: ui.Reporter, workers: list[Worker]) -> None:
+        now = time.monotonic()
+        if now < self._next:
+            return
+        self._next = now + self.PERIOD
+        if self.peer and self.peer_open is False and self._peer_alive():
+            self.peer_open = True
+            rep.log(f"the other end of the pipe, {self.peer}, is open")
+        if self.watch_if and self.error is None and self.gone():
+            self.error = self._gone_error()
+            for w in workers:
+                w.cancel()
+
+    def gone(self) -> bool:
+        return bool(self.watch_if) and _ifindex(self.ifname) != self.ifindex
+
+    def _gone_error(self) -> NmError:
+        return NoSuchPort(
+            f"{self.ifname}: the interface has gone away (deleted while pkt-gen ran)",
+            errno.ENODEV,
+        )
+
+    def explain(self, error: BaseException | None) -> BaseException | None:
+        """The one true line for how the run ended: a loop's error on an interface that
+        was deleted meanwhile is that deletion (the loop may have seen only "down")."""
+        if self.error is not None:
+            return self.error
+        if error is not None and self.gone():
+            return self._gone_error()
+        return error
+
+    def link_extra(self) -> dict[str, Any]:
+        """What the interface counted while the workers sent (summary extras)."""
+        if self.link0 is None or self.gone():
+            return {}
+        now = self._link()
+        out: dict[str, Any] = {"link": self.ifname, "link_carrier": self.carrier}
+        carrier = _sysfs(self.ifname, "carrier")
+        if carrier is not None and carrier != 1:
+            out["link_carrier"] = False
+        for key, a, b in (
+            ("link_tx_packets", self.link0[0], now[0]),
+            ("link_tx_dropped", self.link0[1], now[1]),
+        ):
+            if a is not None and b is not None:
+                out[key] = max(0, b - a)
+        return out
+
+
 def run(cfg: Config, reporter: ui.Reporter | None = None) -> Result:
-    """Run pkt-gen with these settings; returns when done (count, duration, Ctrl-C)."""
+    """Run pkt-gen with these settings; returns when done (count, duration, Ctrl-C).
+
+    When a worker fails (or the interface goes away), the reporter still gets the summary
+    of what was done, then the NmError is raised with that Result as its `result`.
+    """
     seed = cfg.seed if cfg.seed is not None else secrets.randbits(32)
     if cfg.src is None or cfg.dst is None:
         ds, dd = default_endpoints(cfg.ipv6)
@@ -293,6 +437,8 @@ def run(cfg: Config, reporter: ui.Reporter | None = None) -> Result:
     rep = reporter or ui.make_reporter(
         json=cfg.json, framing=cfg.framing, normalize=cfg.normalize, avg_std=cfg.avg_std
     )
+    # the file is read (and refused) before any port is opened; every worker shares it
+    trace = packets.load_pcap(cfg.pcap) if cfg.pcap and cfg.function == Function.TX else None
     ports = _open_ports(cfg)
     workers: list[Worker] = []
     try:
@@ -309,6 +455,7 @@ def run(cfg: Config, reporter: ui.Reporter | None = None) -> Result:
         if per_pps:  # >= ~1000 batches a second keeps the rate smooth within every second
             burst = max(1, min(burst, int(per_pps / 1000)))
         cpus = _cpus_for(cfg)
+        frag = _frag_size(cfg, port, trace.max_caplen if trace else cfg.sizes.largest)
         for i in range(cfg.threads):
             count = cfg.count // cfg.threads + (1 if i < cfg.count % cfg.threads else 0)
             if cfg.count and not count:
@@ -325,16 +472,20 @@ def run(cfg: Config, reporter: ui.Reporter | None = None) -> Result:
                 count,
                 burst,
                 flow_base=i * cfg.flows,
-                frag_size=_frag_size(cfg, port),
+                frag_size=frag,
+                trace=trace,
             )
             if i == 0 and cfg.function.sends:
                 _check_mtu(plan, port, cfg.vlan is not None)
+                _check_slots(cfg, port, plan.max_len, frag)
             wport = ports[i] if len(ports) > 1 else port
             ring = 0 if len(ports) > 1 else i
             if cfg.threads == 1:
                 ring = -1  # all rings
             workers.append(Worker(i, wport, ring, plan, cfg, cpus[i]))
+        watch = _Watch(cfg, port)
         info = _start_info(cfg, port, seed, src_mac, total_pps, burst)
+        info.update(watch.start_info())
         lines = info.pop("lines")
         if not cfg.json:
             rep.log(
@@ -346,20 +497,30 @@ def run(cfg: Config, reporter: ui.Reporter | None = None) -> Result:
             if cfg.verbose:
                 for k, v in port.info().items():
                     rep.log(f"{k:<10} {v}")
-        wait = cfg.wait_link if cfg.wait_link is not None else (2.0 if port.ifname else 0.0)
-        _wait_link(port, wait)
+        nic = port.backend in ("xdp", "packet")
+        wait = cfg.wait_link if cfg.wait_link is not None else (2.0 if nic else 0.0)
+        if nic:
+            _wait_link(port, wait)
+        watch.begin(rep)
         t0 = time.monotonic()
         rep.start(info, t0=t0)
         for w in workers:
             w.thread.start()
-        interrupted = _supervise(cfg, workers, rep)
-        for w in workers:
-            if w.error is not None and not isinstance(w.error, KeyboardInterrupt):
-                raise w.error
+        interrupted = _supervise(cfg, workers, rep, watch)
+        errors = [w.error for w in workers if w.error is not None]
+        error = next((e for e in errors if not isinstance(e, KeyboardInterrupt)), None)
+        error = watch.explain(error)
+        # what was done is summarised also when a worker failed; then its one line ends it
         summary = _summary(cfg, workers, seed, port, total_pps, time.monotonic() - t0)
+        summary.extra.update(watch.link_extra())
         summary.settings["interrupted"] = interrupted
         rep.finish(summary)
-        return Result(summary, seed, port.admode, port.backend)
+        result = Result(summary, seed, port.admode, port.backend)
+        if error is not None:
+            if isinstance(error, NmError):
+                error.result = result  # type: ignore[attr-defined]
+            raise error
+        return result
     finally:
         for w in workers:
             w.cancel()
@@ -377,12 +538,58 @@ def _mean_size(cfg: Config) -> float:
     return (cfg.sizes.min + cfg.sizes.max) / 2
 
 
-def _frag_size(cfg: Config, port: Port) -> int:
+def _frag_size(cfg: Config, port: Port, largest: int) -> int:
+    """-M, or the fragment -F cuts the largest frame into (0: one buffer a slot)."""
     if cfg.frag_size:
         return min(cfg.frag_size, port.buf_size)
     if cfg.frags > 1:
-        return max(1, -(-cfg.sizes.largest // cfg.frags))
+        return max(1, -(-largest // cfg.frags))
     return 0
+
+
+def _check_slots(cfg: Config, port: Port, largest: int, frag: int) -> None:
+    """A frame needs slots of at most `frag` bytes (one buffer); one that needs more than
+    a tx ring can hold at once could never be queued: refuse it here, saying what fits."""
+    buf = port.buf_size
+    what = (
+        f"-P {cfg.pcap}: its longest packet ({largest} bytes)"
+        if cfg.pcap
+        else f"{_size_option(cfg)}: a {largest}-byte frame"
+    )
+    if cfg.function in (Function.PING, Function.PONG):
+        if largest > buf:
+            raise UsageError(
+                f"{what} does not fit in one {buf}-byte buffer of {cfg.port}, and "
+                f"{cfg.function.value} sends each frame in one slot; use -l {buf} or less"
+            )
+        return
+    piece = min(frag or buf, buf)
+    need = -(-largest // piece)
+    room = port.num_tx_slots - 1  # a ring of N slots holds N - 1 frames' worth at once
+    if need <= room:
+        return
+    fixes = []
+    if room > 0 and -(-largest // buf) <= room:  # whole buffers would fit
+        if cfg.frag_size and piece < buf:
+            fixes.append(f"a larger -M ({-(-largest // room)} to {buf})")
+        if cfg.frags > 1:
+            fixes.append(f"fewer -F (at most {room})")
+    slots = 1 << need.bit_length()  # a power of two that holds `need`
+    fixes.append(f"more slots (@conf:slots={slots} in the port name)")
+    raise UsageError(
+        f"{what} takes {need} slots of {piece} byte{'s' if piece > 1 else ''}, and a tx "
+        f"ring of {cfg.port} holds {room} at once ({port.num_tx_slots} slots); use {_or(fixes)}"
+    )
+
+
+def _size_option(cfg: Config) -> str:
+    if cfg.sizes.mix:
+        return "the mix"
+    return f"-l {cfg.sizes.min}" + (f"-{cfg.sizes.max}" if cfg.sizes.max != cfg.sizes.min else "")
+
+
+def _or(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
 
 
 def _shared_count(cfg: Config) -> bool:
@@ -390,7 +597,7 @@ def _shared_count(cfg: Config) -> bool:
     return bool(cfg.count) and cfg.threads > 1 and not cfg.function.sends
 
 
-def _supervise(cfg: Config, workers: list[Worker], rep: ui.Reporter) -> bool:
+def _supervise(cfg: Config, workers: list[Worker], rep: ui.Reporter, watch: _Watch) -> bool:
     """Report every -T ms until the workers end; Ctrl-C cancels them. True if interrupted."""
     interval = max(cfg.report_ms, 10) / 1000
     interrupted = False
@@ -405,6 +612,7 @@ def _supervise(cfg: Config, workers: list[Worker], rep: ui.Reporter) -> bool:
             for w in workers:
                 for line in w.dump_lines():
                     rep.echo(line)
+            watch.tick(rep, workers)
             if time.monotonic() >= next_t:
                 rep.update(_sample(workers))
                 next_t += interval
@@ -499,7 +707,7 @@ def _summary(
                 rtt_hist=hist,
                 sent=int(workers[0].run.sent),
             )
-    if pps and cfg.function.sends:
+    if pps and cfg.function.sends and s.pkts:  # no lateness to tell when nothing was paced
         gaps: dict[float, int] = {}
         for w in workers:
             for ub, c in _hist_buckets(w.run.gap):
@@ -534,11 +742,28 @@ def _summary(
         framing=cfg.framing,
         normalize=cfg.normalize,
         requested_pps=pps or None,
+        achieved_pps=_achieved(workers) if len(workers) > 1 else None,
         drops=s.drops,
         errors=s.errors,
         extra=extra,
         settings=settings,
     )
+
+
+def _achieved(workers: list[Worker]) -> float:
+    """Several paced streams: the sum of each one's rate over its own packets' intervals
+    (n - 1 intervals from its first packet to its last); nan when a stream that sent has
+    too few packets to tell."""
+    total = 0.0
+    for w in workers:
+        n = int(w.run.st.pkts)
+        span = (int(w.run.st.t_end_ns) - int(w.run.st.t_start_ns)) / 1e9
+        if n == 0:
+            continue
+        if n < 2 or span <= 0:
+            return math.nan
+        total += (n - 1) / span
+    return total if total else math.nan
 
 
 def _ep(ep: Endpoint | None) -> str | None:

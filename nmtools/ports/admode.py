@@ -37,7 +37,10 @@ def resolve(admode: str | None = None, direction: str | None = None) -> str:
     TPACKET_V3 ring is the better sink (AF_XDP receive on veth pays an extra copy in the
     kernel); AF_XDP again for ports that forward to one another (`direction="fwd"`, what
     `open_ports` asks for), which share one UMEM and beat AF_PACKET forwarding by 1.1-2.2x
-    (bench/forward.py).
+    (bench/forward.py); and AF_XDP for latency (`direction="rtt"`: pkt-gen ping and pong),
+    where a frame is seen as soon as it lands in the socket's ring, while a TPACKET_V3 ring
+    hands over its frames when a block fills or its retire timer fires (about 1 ms on
+    veth, which then bounds every RTT measured).
     """
     mode = requested(admode)
     if mode == "native" or (mode == "auto" and netmap_available()):
@@ -53,5 +56,5 @@ def resolve(admode: str | None = None, direction: str | None = None) -> str:
                 "use --admode xdp or packet meanwhile"
             )
     if mode == "auto":
-        return "xdp" if direction in ("tx", "fwd") else "packet"
+        return "xdp" if direction in ("tx", "fwd", "rtt") else "packet"
     return mode

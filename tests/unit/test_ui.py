@@ -29,6 +29,7 @@ from nmtools.ui import (
     make_reporter,
     norm,
     percentile,
+    summary_record,
 )
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -138,6 +139,53 @@ def test_summary_rate_line():
     assert format_summary(s).splitlines()[2] == (
         "Rate: requested 10.000 Kpps, achieved 10.001 Kpps (+0.01%)"
     )
+
+
+def test_perfect_pacing_reads_zero_error():
+    """-n 10 -R 10pps: 10 packets, the last 0.9 s after the first (was "+11.11%")."""
+    s = Summary("Sent", 10, 600, 10, 0.9, requested_pps=10)
+    assert format_summary(s).splitlines()[2] == (
+        "Rate: requested 10.000 pps, achieved 10.000 pps (+0.00%)"
+    )
+    # pkt-gen's own Speed line keeps pkt-gen's definition (packets / seconds)
+    assert format_summary(s).splitlines()[1].startswith("Speed: 11.111 pps")
+    rec = summary_record(s)
+    assert rec["achieved_pps"] == pytest.approx(10.0) and rec["rate_error"] == pytest.approx(0)
+    late = Summary("Sent", 10, 600, 10, 0.90001, requested_pps=10)  # 10 us late at the end
+    assert "(+0.00%)" in format_summary(late)
+
+
+@pytest.mark.parametrize("pkts", [0, 1])
+def test_no_rate_claim_below_two_packets(pkts):
+    """-n 1 -R 1pps said "+12768030.75%"; -t 0.3 -R 1pps a gap error for nothing sent."""
+    s = Summary(
+        "Sent",
+        pkts,
+        60 * pkts,
+        pkts,
+        7e-6 if pkts else 0.3,
+        requested_pps=1,
+        extra={"gap_err_p50_ns": 90, "gap_err_p99_ns": 90} if pkts else {},
+    )
+    rate = format_summary(s).splitlines()[-1]
+    assert rate.startswith(
+        f"Rate: requested 1.000 pps; {pkts} packet{'s' if pkts != 1 else ''} sent, "
+        "too few to measure a rate"
+    )
+    assert "achieved" not in rate and "%" not in rate
+    rec = summary_record(s)
+    assert rec["achieved_pps"] is None and rec["rate_error"] is None
+    # a gap error is shown only for packets that were paced
+    s0 = Summary("Sent", 0, 0, 0, 0.3, requested_pps=1, extra={"gap_err_p50_ns": 90})
+    assert "gap error" not in format_summary(s0)
+
+
+def test_streams_too_short_to_measure_make_no_claim():
+    s = Summary("Sent", 3, 180, 3, 1.0, requested_pps=2, achieved_pps=math.nan)
+    assert "too few to measure a rate" in format_summary(s)
+    assert summary_record(s)["rate_error"] is None
+    s.achieved_pps = 1.9  # several streams: their rates summed by the tool
+    assert "achieved 1.900 pps (-5.00%)" in format_summary(s)
 
 
 def test_summary_sequence_line():
@@ -406,7 +454,8 @@ def test_json_lines():
 
     assert summ["kind"] == "Sent" and summ["pkts"] == 30 and summ["seconds"] == 1.0
     assert summ["pps"] == 30.0 and summ["requested_pps"] == 40
-    assert summ["rate_error"] == pytest.approx(-0.25)
+    # 30 packets in 1 s are 29 intervals: 29 pps achieved of 40 (was 30/1, one too many)
+    assert summ["rate_error"] == pytest.approx(-0.275)
     assert summ["bytes_each"] == 60 and summ["avg_batch"] == 10.0
     assert summ["framing"] is False and summ["normalize"] is True
     assert summ["settings"] == {"port": "pipe{1", "admode": "native", "function": "tx", "seed": 7}
