@@ -1,15 +1,18 @@
-"""nm pkt-gen: netmap's pkt-gen options, mapped onto nmtools.pktgen.Config."""
+"""nm pkt-gen: netmap's pkt-gen options, mapped onto nmtools.pktgen.Config.
+
+`nm pkt-gen --help` loads this module: the library (C extension, dpkt) is imported by the
+command body, when it runs.
+"""
 
 from __future__ import annotations
 
 import click
 
 from nmtools.cli.common import admode_option, reports_errors
-from nmtools.pktgen import Config, Function, Sizes, run
-from nmtools.pktgen import parse as P
-from nmtools.pktgen.packets import min_frame
+from nmtools.errors import UsageError
 
-FUNCTIONS = [f.value for f in Function]
+#: The values of nmtools.pktgen.Function (a test checks they agree).
+FUNCTIONS = ["tx", "rx", "ping", "pong", "txseq", "rxseq"]
 
 # pkt-gen -o bits that still mean something here
 O_DUMP, O_RANDOM_SRC, O_RANDOM_DST, O_PPS_STATS = 64, 512, 1024, 2048
@@ -21,9 +24,7 @@ def _conf_suffix(text: str) -> str:
     keys = ("tx_slots", "rx_slots", "tx_rings", "rx_rings")
     parts = [p.strip() for p in text.split(",")]
     if len(parts) > 4 or not all(p.isdigit() for p in parts):
-        raise P.OptionError(
-            f"-C {text}: expected tx_slots[,rx_slots[,tx_rings[,rx_rings]]] (numbers)"
-        )
+        raise UsageError(f"-C {text}: expected tx_slots[,rx_slots[,tx_rings[,rx_rings]]] (numbers)")
     vals = dict(zip(keys[: len(parts)], parts, strict=True))
     if len(parts) == 1:
         vals["rx_slots"] = parts[0]
@@ -179,6 +180,10 @@ def pktgen(func: str | None, function: str | None, **o: object) -> None:
 
     FUNCTION (or -f) is tx, rx, ping, pong, txseq or rxseq, e.g. nm pkt-gen tx -i PORT.
     """
+    from nmtools.pktgen import Config, Function, Sizes, run
+    from nmtools.pktgen import parse as P
+    from nmtools.pktgen.packets import min_frame
+
     opts = int(o["options"])  # type: ignore[call-overload]
     for bit, what in O_UNSUPPORTED.items():
         if opts & bit:
