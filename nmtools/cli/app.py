@@ -145,6 +145,7 @@ def run(argv: list[str]) -> int:
                 cli.invoke(ctx)
         finally:
             sys.stdout.flush()
+            sys.stderr.flush()
     except click.exceptions.Exit as e:
         return e.exit_code
     except click.ClickException as e:
@@ -158,6 +159,7 @@ def run(argv: list[str]) -> int:
     except OutputError as e:
         if debug:
             raise
+        streams.silence()
         say(str(e))
         return 1
     return 0

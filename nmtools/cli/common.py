@@ -71,6 +71,9 @@ def reports_errors(func: F) -> F:
         except OutputError as e:
             if debug:
                 raise
+            from nmtools.cli import streams
+
+            streams.silence()
             fail(str(e), 1)
         except NmError as e:
             if debug:

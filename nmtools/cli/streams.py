@@ -1,10 +1,11 @@
 """stdout and stderr that turn a failed write into one OutputError, never a traceback.
 
 `> /dev/full` (ENOSPC), `| head -1` (EPIPE), a closed descriptor (`>&-`): whatever prints,
-the reporters of nmtools.ui, click.echo or rich, the first failed write or flush raises
-:class:`~nmtools.errors.OutputError`, which the CLI prints as one line. The broken
-descriptor is then pointed at /dev/null, so what is still buffered (and Python's own flush
-at exit) goes nowhere instead of failing again ("Exception ignored ... BrokenPipeError").
+the reporters of nmtools.ui, click.echo or rich, a failed write or flush raises
+:class:`~nmtools.errors.OutputError`, which the CLI prints as one line. Once it has, it calls
+`silence()`: the broken descriptors then point at /dev/null, so what is still buffered (and
+Python's own flush at exit) goes nowhere instead of failing again ("Exception ignored ...
+BrokenPipeError"). Not before: click probes streams with writes whose errors it swallows.
 """
 
 from __future__ import annotations
@@ -35,18 +36,18 @@ class GuardedText(io.TextIOWrapper):
     """A TextIOWrapper (so click and rich treat it as the real stream) whose errors are ours."""
 
     what = "output"
+    broken = False
 
     def _broken(self, e: OSError) -> OutputError:
+        self.broken = True
         if isinstance(e, OutputError):
             return e
-        try:
-            _to_devnull(self.fileno())
-        except (OSError, ValueError):
-            pass
         reason = e.strerror or os.strerror(e.errno or errno.EIO)
         return OutputError(f"cannot write {self.what}: {reason}", e.errno or errno.EIO)
 
     def write(self, s: str) -> int:
+        if isinstance(s, str) and not s:  # nothing to write is no error (click probes with "")
+            return 0
         try:
             return super().write(s)
         except OSError as e:
@@ -62,22 +63,23 @@ class GuardedText(io.TextIOWrapper):
 class ClosedText(io.TextIOBase):
     """Stands in for a stream whose descriptor was closed when we started (`>&-`)."""
 
-    def __init__(self, what: str) -> None:
+    def __init__(self, what: str, name: str) -> None:
         super().__init__()
         self.what = what
+        self.name = name
 
     def write(self, s: str) -> int:
         if not s:
             return 0
-        raise OutputError(f"cannot write {self.what}: {self.what} is closed", errno.EBADF)
+        raise OutputError(f"cannot write {self.what}: {self.name} is closed", errno.EBADF)
 
     def isatty(self) -> bool:
         return False
 
 
-def _guard(stream: Any, what: str) -> Any:
+def _guard(stream: Any, what: str, name: str) -> Any:
     if stream is None:
-        return ClosedText(what)
+        return ClosedText(what, name)
     if type(stream) is not io.TextIOWrapper:
         return stream  # already replaced by someone (a test runner, a GuardedText)
     try:
@@ -95,7 +97,17 @@ def _guard(stream: Any, what: str) -> Any:
     return guarded
 
 
+def silence() -> None:
+    """After an output error was reported: broken streams write to /dev/null from now on."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, GuardedText) and stream.broken:
+            try:
+                _to_devnull(stream.fileno())
+            except (OSError, ValueError):
+                pass
+
+
 def install() -> None:
     """Guard sys.stdout and sys.stderr (once; later calls change nothing)."""
-    sys.stdout = _guard(sys.stdout, "output")
-    sys.stderr = _guard(sys.stderr, "error messages")
+    sys.stdout = _guard(sys.stdout, "output", "standard output")
+    sys.stderr = _guard(sys.stderr, "error messages", "standard error")
