@@ -133,11 +133,18 @@ def _root_words(argv: list[str]) -> list[str]:
 
 
 def run(argv: list[str]) -> int:
-    """Run the click tree on argv; the exit status. Every error is one line on stderr."""
+    """The process: guarded output, SIGTERM as Ctrl-C, then `invoke`; the exit status."""
     from nmtools.cli import streams
 
     streams.install()
     signal.signal(signal.SIGTERM, _terminate)
+    return invoke(argv)
+
+
+def invoke(argv: list[str]) -> int:
+    """Run the click tree on argv; the exit status. Every error is one line on stderr."""
+    from nmtools.cli import streams
+
     debug = "--traceback" in _root_words(argv)
     try:
         try:
@@ -146,6 +153,8 @@ def run(argv: list[str]) -> int:
         finally:
             sys.stdout.flush()
             sys.stderr.flush()
+    except SystemExit as e:
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     except click.exceptions.Exit as e:
         return e.exit_code
     except click.ClickException as e:
