@@ -38,7 +38,7 @@ def _load_generate():
 gen = _load_generate()
 TREE = gen.tree()
 COMMANDS = TREE.walk()
-needs_bash = pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
+needs_bash = pytest.mark.tools("bash")
 
 
 # -- completions -------------------------------------------------------------------------
@@ -296,10 +296,8 @@ def test_bash_walks_nested_groups_generically(fake_scripts, workdir):
 
 
 @pytest.mark.parametrize("shell", gen.SHELLS)
-def test_scripts_parse(shell, fake_scripts):
-    exe = {"bash": "bash", "zsh": "zsh", "fish": "fish"}[shell]
-    if shutil.which(exe) is None:
-        pytest.skip(f"{exe} is not installed")
+def test_scripts_parse(shell, fake_scripts, need_tool):
+    exe = need_tool({"bash": "bash", "zsh": "zsh", "fish": "fish"}[shell])
     for path in (ROOT / "completions" / gen.FILES[shell], fake_scripts[shell]):
         r = subprocess.run([exe, "-n", str(path)], capture_output=True, text=True, timeout=30)
         assert r.returncode == 0 and not r.stderr, (path, r.stderr)
@@ -330,7 +328,7 @@ def fish_complete(script: Path, line: str, tmp_path: Path) -> list[str]:
     return [ln.split("\t", 1)[0] for ln in r.stdout.splitlines()]
 
 
-@pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed")
+@pytest.mark.tools("fish")
 def test_fish_completes(tmp_path, fake_scripts):
     s = ROOT / "completions" / "nm.fish"
     assert "info" in fish_complete(s, "nm in", tmp_path)
@@ -451,10 +449,8 @@ def test_mdoc_flags_reader():
 
 
 @pytest.mark.parametrize("page", sorted(p.name for p in MAN.glob("nm*.8")))
-def test_man_page_lints_clean(page):
-    mandoc = shutil.which("mandoc")
-    if mandoc is None:
-        pytest.skip("mandoc is not installed")
+def test_man_page_lints_clean(page, need_tool):
+    mandoc = need_tool("mandoc")
     r = subprocess.run(
         [mandoc, "-T", "lint", "-W", "warning", str(MAN / page)],
         capture_output=True,
