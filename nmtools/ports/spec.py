@@ -599,6 +599,8 @@ def _dash_hint(header: _Header) -> str:
     if header.subsys.startswith("vale"):
         return rule
     fixed = typed.replace("-", "_")
+    if "{" in typed or "}" in typed:  # a pipe whose name has a '-'
+        return f"{rule}: the pipe could be netmap:{fixed}"
     return (
         f"{rule} (as in netmap): rename the interface, e.g. ip link set dev {typed} "
         f"name {fixed}, and open {fixed}"
