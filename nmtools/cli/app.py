@@ -64,7 +64,14 @@ class LazyGroup(click.Group):
     "nm help COMMAND shows a command's help; source <(nm completion bash) completes nm "
     "in bash (also zsh, fish).",
 )
-@click.version_option(package_name="nmtools", prog_name="nmtools")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=lambda ctx, param, value: _version(ctx, value),
+    help="Show the version and exit.",
+)
 @click.option("--traceback", is_flag=True, help="Show the Python stack on errors (bug reports).")
 @click.pass_context
 def cli(ctx: click.Context, traceback: bool) -> None:
@@ -75,6 +82,15 @@ def cli(ctx: click.Context, traceback: bool) -> None:
     """
     if ctx.invoked_subcommand is None:
         click.echo(ctx.get_help())
+
+
+def _version(ctx: click.Context, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from nmtools import __version__
+
+    click.echo(f"nmtools, version {__version__}")
+    ctx.exit()
 
 
 def coming_message(name: str) -> str:
@@ -116,7 +132,7 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 
 def _usage_line(e: click.ClickException) -> str:
     """A click usage error in one line: what was wrong, and where the help is."""
-    message = e.format_message().strip().rstrip(".")
+    message = " ".join(e.format_message().split()).rstrip(".")  # click's lists span lines
     ctx = getattr(e, "ctx", None)
     where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
     return f"{message}{where}"
@@ -157,9 +173,7 @@ def invoke(argv: list[str]) -> int:
         return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     except click.exceptions.Exit as e:
         return e.exit_code
-    except click.ClickException as e:
-        if debug:
-            raise
+    except click.ClickException as e:  # a usage error has no stack worth showing
         say(_usage_line(e))
         return e.exit_code
     except (KeyboardInterrupt, click.exceptions.Abort):

@@ -234,3 +234,19 @@ def test_the_script_refuses_in_one_line(extra):
     r = run(*TX, *extra)
     assert r.returncode == 2, (r.returncode, r.stderr)
     assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["completion"], "Missing argument '{bash|zsh|fish}'. Choose from: bash, zsh, fish"),
+        (["pkt-gen"], "Missing option '-i' / '--interface' (see 'nm pkt-gen --help')"),
+        (["info", "a", "b"], "Got unexpected extra argument (b) (see 'nm info --help')"),
+        (["pkt-gen", "-i", "x", "-f", "bogus"], "'bogus' is not one of 'tx', 'rx'"),
+        (["--traceback", "pkt-gen", "--bogus"], "No such option '--bogus'"),
+    ],
+)
+def test_click_usage_errors_are_one_line(capsys, argv, needle):
+    """click prints Usage:, Try ... and Error: on three lines, a list of choices on more."""
+    line = one_line(capsys, argv)
+    assert needle in line, line
