@@ -250,3 +250,21 @@ def test_click_usage_errors_are_one_line(capsys, argv, needle):
     """click prints Usage:, Try ... and Error: on three lines, a list of choices on more."""
     line = one_line(capsys, argv)
     assert needle in line, line
+
+
+@pytest.mark.root
+@pytest.mark.parametrize(
+    ("admode", "conf", "want"),
+    [
+        ("packet", "tx_slots=100,rx_slots=200", (100, 200)),
+        ("xdp", "tx_slots=100,rx_slots=3000", (128, 4096)),  # AF_XDP rings: powers of two
+    ],
+)
+def test_conf_slots_are_honoured_on_interfaces(netns, nm, admode, conf, want):
+    import json
+
+    na, _ = netns.veth()
+    r = nm.run("info", "--json", "--admode", admode, f"nma@conf:{conf}", ns=na)
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert (d["backend"], d["tx_slots"], d["rx_slots"]) == (admode, *want)
