@@ -4,6 +4,47 @@ from __future__ import annotations
 
 import errno
 
+__all__ = [
+    "NetmapUnavailable",
+    "NmError",
+    "NmPermissionError",
+    "NoSuchPort",
+    "NotSupported",
+    "OutputError",
+    "PortBusy",
+    "PortSpecError",
+    "UsageError",
+    "error_for",
+    "printable",
+]
+
+
+def printable(text: str) -> str:
+    """`text` safe to show on a terminal, in one line: what is not printable is escaped.
+
+    Control characters (ESC, newline, DEL ...), format characters (bidi overrides) and other
+    unprintable code points become ``\\xNN``, ``\\uNNNN`` or ``\\UNNNNNNNN``, as repr()
+    writes them; a byte that was not UTF-8 (a surrogate escape, as Python decodes
+    ``sys.argv``) is shown as the byte, ``\\xff``. Everything else is kept, backslashes
+    included, so ordinary names read as typed.
+    """
+    if text.isprintable():
+        return text
+    out = []
+    for c in text:
+        n = ord(c)
+        if c.isprintable():
+            out.append(c)
+        elif 0xDC80 <= n <= 0xDCFF:  # surrogateescape: the undecodable byte n - 0xDC00
+            out.append(f"\\x{n - 0xDC00:02x}")
+        elif n < 0x100:
+            out.append(f"\\x{n:02x}")
+        elif n < 0x10000:
+            out.append(f"\\u{n:04x}")
+        else:
+            out.append(f"\\U{n:08x}")
+    return "".join(out)
+
 
 class NmError(OSError):
     """Base class: what went wrong, in one line that also says what would be right."""
@@ -17,10 +58,15 @@ class NmError(OSError):
 
 
 class PortSpecError(NmError, ValueError):
-    """A port name that does not follow the netmap grammar."""
+    """A port name that does not follow the netmap grammar.
 
-    def __init__(self, message: str, errno_: int = errno.EINVAL) -> None:
+    `message` is libnetmap's text where libnetmap has one; `hint`, when not empty, says what
+    would be right (tools print both, the parser's ``str()`` is the message alone).
+    """
+
+    def __init__(self, message: str, errno_: int = errno.EINVAL, hint: str = "") -> None:
         super().__init__(message, errno_)
+        self.hint = hint
 
 
 class UsageError(NmError, ValueError):
@@ -28,6 +74,10 @@ class UsageError(NmError, ValueError):
 
     def __init__(self, message: str, errno_: int = errno.EINVAL) -> None:
         super().__init__(message, errno_)
+
+
+class OutputError(NmError):
+    """Our own output cannot be written (a full disk, a closed pipe: `| head -1`)."""
 
 
 class NetmapUnavailable(NmError):

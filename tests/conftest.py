@@ -1,4 +1,9 @@
-"""Shared fixtures: private shared-memory dirs, root-only tests, network namespaces."""
+"""Shared fixtures: private shared-memory dirs, root-only tests, network namespaces, tools.
+
+System tools the tests run (tcpdump, ping, ...) are asked for with `need_tool` (or the
+`tools` marker): a missing one skips the test with the Debian package to install, except
+under CI (the environment variable CI set), where it is a failure: CI must run every test.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +11,74 @@ import itertools
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
+
+#: Tool -> the Debian package that has it (README lists them next to the test command).
+TOOL_PACKAGES: dict[str, str] = {
+    "bash": "bash",
+    "ethtool": "ethtool",
+    "fish": "fish",
+    "ip": "iproute2",
+    "man": "man-db",
+    "mandoc": "mandoc",
+    "nm": "binutils",
+    "ping": "iputils-ping",
+    "setpriv": "util-linux",
+    "sh": "dash",
+    "sysctl": "procps",
+    "taskset": "util-linux",
+    "tcpdump": "tcpdump",
+    "tcpreplay": "tcpreplay",
+    "trafgen": "netsniff-ng",
+    "tshark": "tshark",
+    "zsh": "zsh",
+}
+
+
+def need_tool(name: str, package: str | None = None, *, found: str | None = None) -> str:
+    """The path of tool `name` (`found` if the caller looked it up itself). Missing: skip
+    ("needs NAME (apt-get install PACKAGE)"), or fail when $CI is set."""
+    path = found or shutil.which(name)
+    if path is not None:
+        return path
+    pkg = package or TOOL_PACKAGES.get(name, name)
+    why = f"needs {name} (apt-get install {pkg})"
+    if os.environ.get("CI"):
+        pytest.fail(f"{why}: CI is set, and under CI every tool must be installed", False)
+    pytest.skip(why)
+
+
+@pytest.fixture(name="need_tool")
+def _need_tool_fixture() -> Callable[..., str]:
+    """`need_tool("tcpdump")` inside a test: see the function of that name."""
+    return need_tool
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "tools(*names): the system tools a test runs (skipped without them, failed under CI)",
+    )
+
+
+def pytest_runtest_setup(item):
+    for mark in item.iter_markers(name="tools"):
+        for name in mark.args:
+            need_tool(name)
 
 
 def pytest_sessionstart(session):
     """Remove what an earlier run left because its interpreter died before any teardown
     (kill -9, a crash): namespaces `nmt<pid>x<n>` of a pid that is gone, and their
     processes. Namespaces of a run still going are left alone."""
-    if os.geteuid() != 0:
+    if os.geteuid() != 0 or shutil.which("ip") is None:
         return
     listing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     for name in re.findall(r"^(nmt(\d+)x\d+)\b", listing, re.M):
@@ -80,6 +140,8 @@ class Netns:
     procs: list[subprocess.Popen[str]] = field(default_factory=list)
 
     def namespace(self) -> str:
+        need_tool("ip")
+        need_tool("sysctl")
         name = f"nmt{os.getpid()}x{next(_ns_counter)}"
         sh("ip", "netns", "add", name)
         self.made.append(name)
@@ -115,8 +177,10 @@ class Netns:
         """Run `code` with this Python inside namespace `ns` (optionally as `user`)."""
         cmd = ["ip", "netns", "exec", ns]
         if cpu is not None:
+            need_tool("taskset")
             cmd += ["taskset", "-c", str(cpu)]
         if user is not None:
+            need_tool("setpriv")
             cmd += [
                 "setpriv",
                 f"--reuid={user}",
@@ -135,6 +199,8 @@ class Netns:
         return json.loads(out.strip().splitlines()[-1])
 
     def sh(self, ns: str, *cmd: str) -> str:
+        """Run `cmd` in namespace `ns` (a missing tool skips or, under CI, fails the test)."""
+        need_tool(cmd[0])
         return sh("ip", "netns", "exec", ns, *cmd).stdout
 
     def close(self) -> None:

@@ -7,7 +7,7 @@ import json
 import click
 
 from nmtools.cli.common import admode_option, json_option, reports_errors
-from nmtools.ports import list_pipes, open_port
+from nmtools.errors import printable
 
 
 def _size(n: int) -> str:
@@ -36,7 +36,7 @@ def _show_port(d: dict[str, object]) -> None:
         ("mac", d["mac"] or "-"),
     ]
     for k, v in rows:
-        click.echo(f"{k:<10} {v}")
+        click.echo(f"{k:<10} {printable(str(v))}")
 
 
 @click.command("info")
@@ -51,6 +51,8 @@ def info(port: str | None, admode: str | None, as_json: bool) -> None:
     Without PORT, list this user's pipes in shared memory (removing those whose
     processes are gone).
     """
+    from nmtools.ports import list_pipes, open_port
+
     if port is None:
         pipes = list_pipes(reap=True)
         if as_json:
@@ -69,7 +71,7 @@ def info(port: str | None, admode: str | None, as_json: bool) -> None:
             ends = " ".join(
                 f"{'{}'[i]}{'pid ' + str(p.pids[i]) if p.alive[i] else 'closed'}" for i in range(2)
             )
-            click.echo(f"{p.name}  {p.rings}x{p.slots} slots  {ends}")
+            click.echo(f"{printable(p.name)}  {p.rings}x{p.slots} slots  {ends}")
         return
     with open_port(port, admode=admode) as p:
         d = p.info()

@@ -1,15 +1,40 @@
-"""nm pkt-gen: netmap's pkt-gen options, mapped onto nmtools.pktgen.Config."""
+"""nm pkt-gen: netmap's pkt-gen options, mapped onto nmtools.pktgen.Config.
+
+`nm pkt-gen --help` loads this module: the library (C extension, dpkt) is imported by the
+command body, when it runs.
+"""
 
 from __future__ import annotations
 
 import click
 
 from nmtools.cli.common import admode_option, reports_errors
-from nmtools.pktgen import Config, Function, Sizes, run
-from nmtools.pktgen import parse as P
-from nmtools.pktgen.packets import min_frame
+from nmtools.errors import UsageError
 
-FUNCTIONS = [f.value for f in Function]
+#: The values of nmtools.pktgen.Function (a test checks they agree).
+FUNCTIONS = ["tx", "rx", "ping", "pong", "txseq", "rxseq"]
+
+# Bounds of the integer options: what the C fields hold and what makes sense, so that a value
+# out of range is refused with the range instead of overflowing (a traceback) on the way in.
+U64 = 2**64 - 1
+MAX_THREADS = 64  # NMT_MAX_RINGS: a port has at most 64 rings, a thread takes one
+MAX_BURST = 65536  # the longest ring
+MAX_CPU = 65535
+MAX_REPORT_MS = 3_600_000  # an hour
+MAX_WAIT_S = 3600.0
+
+
+class _Seconds(click.FloatRange):
+    """A number of seconds in [0, max]: also refuses nan (which compares false to both ends)."""
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        v = super().convert(value, param, ctx)
+        if v != v:
+            self.fail(f"{value!r} is not a number of seconds (0 to {self.max:g})", param, ctx)
+        return float(v)
+
 
 # pkt-gen -o bits that still mean something here
 O_DUMP, O_RANDOM_SRC, O_RANDOM_DST, O_PPS_STATS = 64, 512, 1024, 2048
@@ -21,8 +46,9 @@ def _conf_suffix(text: str) -> str:
     keys = ("tx_slots", "rx_slots", "tx_rings", "rx_rings")
     parts = [p.strip() for p in text.split(",")]
     if len(parts) > 4 or not all(p.isdigit() for p in parts):
-        raise P.OptionError(
-            f"-C {text}: expected tx_slots[,rx_slots[,tx_rings[,rx_rings]]] (numbers)"
+        shown = text if text.isprintable() and text else repr(text)
+        raise UsageError(
+            f"-C {shown}: expected tx_slots[,rx_slots[,tx_rings[,rx_rings]]] (numbers)"
         )
     vals = dict(zip(keys[: len(parts)], parts, strict=True))
     if len(parts) == 1:
@@ -52,7 +78,7 @@ def _conf_suffix(text: str) -> str:
 @click.option(
     "-n",
     "--count",
-    type=click.IntRange(min=0),
+    type=click.IntRange(0, U64),
     default=0,
     help="Packets to send or receive (ping/pong: transactions); 0 = no limit.",
 )
@@ -63,14 +89,16 @@ def _conf_suffix(text: str) -> str:
     "lengths",
     multiple=True,
     metavar="BYTES",
-    help="Frame size without CRC (60); 64-1518 or given twice: random per packet.",
+    help="Frame size without CRC (60); 60-1514 or given twice: random per packet.",
 )
 @click.option("--imix", is_flag=True, help="Sizes from the simple IMIX: 7:4:1 of 60/590/1514.")
-@click.option("--mix", metavar="SIZE:WEIGHT,...", help="Sizes from your own mix: 64:7,594:4.")
+@click.option(
+    "--mix", metavar="SIZE:WEIGHT,...", help="Sizes (without CRC) in your own mix: 60:7,590:4."
+)
 @click.option(
     "-b",
     "--burst",
-    type=click.IntRange(min=0),
+    type=click.IntRange(0, MAX_BURST),
     default=0,
     help="Packets per ring operation (512; 1 for ping/pong).",
 )
@@ -104,23 +132,31 @@ def _conf_suffix(text: str) -> str:
     help="Rate: 10000 (pps), 10kpps, 1.5Mpps, 200Mbps, 1Gbpsl1 (with framing).",
 )
 @click.option(
-    "-p", "--threads", type=click.IntRange(min=1), default=1, help="Threads, one ring each."
+    "-p",
+    "--threads",
+    type=click.IntRange(1, MAX_THREADS),
+    default=1,
+    help="Threads, one ring each.",
 )
-@click.option("-a", "--affinity", type=click.IntRange(min=0), help="Pin thread i to CPU a+i.")
+@click.option("-a", "--affinity", type=click.IntRange(0, MAX_CPU), help="Pin thread i to CPU a+i.")
 @click.option(
     "-c",
     "--cpus",
-    type=click.IntRange(min=0),
+    type=click.IntRange(0, MAX_CPU + 1),
     default=0,
     help="CPUs the pinning rotates over (0 = all).",
 )
 @click.option(
-    "-T", "--report-ms", type=click.IntRange(min=10), default=1000, help="Report interval in ms."
+    "-T",
+    "--report-ms",
+    type=click.IntRange(10, MAX_REPORT_MS),
+    default=1000,
+    help="Report interval in ms.",
 )
 @click.option(
     "-w",
     "--wait-link",
-    type=click.FloatRange(min=0),
+    type=_Seconds(0, MAX_WAIT_S),
     default=None,
     help="Wait up to this many seconds for the link (2 on NICs).",
 )
@@ -140,7 +176,7 @@ def _conf_suffix(text: str) -> str:
 @click.option(
     "-M",
     "--frag-size",
-    type=click.IntRange(min=0),
+    type=click.IntRange(0, 65535),
     default=0,
     help="Largest fragment (slot) size in bytes.",
 )
@@ -158,13 +194,17 @@ def _conf_suffix(text: str) -> str:
 @click.option(
     "-o",
     "options",
-    type=int,
+    type=click.IntRange(0, 2**31 - 1),
     default=0,
     help="pkt-gen option bits (64 dump, 512 -z, 1024 -Z, 2048 -A).",
 )
 @click.option("-X", "dump", is_flag=True, help="Hexdump every packet (first 128 bytes).")
 @click.option("-v", "verbose", count=True, help="More start-up detail.")
-@click.option("--seed", type=int, help="Random seed (printed, so a run can be repeated).")
+@click.option(
+    "--seed",
+    type=click.IntRange(0, U64),
+    help="Random seed (printed, so a run can be repeated).",
+)
 @click.option(
     "--flows",
     type=click.IntRange(1, 65536),
@@ -179,6 +219,10 @@ def pktgen(func: str | None, function: str | None, **o: object) -> None:
 
     FUNCTION (or -f) is tx, rx, ping, pong, txseq or rxseq, e.g. nm pkt-gen tx -i PORT.
     """
+    from nmtools.pktgen import Config, Function, Sizes, run
+    from nmtools.pktgen import parse as P
+    from nmtools.pktgen.packets import min_frame
+
     opts = int(o["options"])  # type: ignore[call-overload]
     for bit, what in O_UNSUPPORTED.items():
         if opts & bit:
@@ -190,35 +234,40 @@ def pktgen(func: str | None, function: str | None, **o: object) -> None:
     if ipv6 and o["ipv4"]:
         raise P.OptionError("-4 and -6 together: choose one")
     port = str(o["port"])
-    if o["conf"]:
+    # an option given with an empty value is an error, never the option left out
+    if o["conf"] is not None:
         port += _conf_suffix(str(o["conf"]))
-    if o["imix"] and o["mix"]:
+    if o["imix"] and o["mix"] is not None:
         raise P.OptionError("--imix and --mix together: choose one")
-    imix: bool | str = str(o["mix"]) if o["mix"] else bool(o["imix"])
-    sizes = P.parse_sizes(list(o["lengths"]), imix, imix_option="--mix" if o["mix"] else "--imix")
+    if o["pcap"] is not None and not str(o["pcap"]).strip():
+        raise P.OptionError("-P '': empty file name (give a pcap or pcapng file)")
+    mix = o["mix"] is not None
+    imix: bool | str = str(o["mix"]) if mix else bool(o["imix"])
+    sizes = P.parse_sizes(list(o["lengths"]), imix, imix_option="--mix" if mix else "--imix")
     if not o["lengths"] and not imix:  # pkt-gen's 60 bytes, or the least these headers need
         probe = Config(port="", function=fn, ipv6=ipv6, vlan=o["vlan"])  # type: ignore[arg-type]
         least = max(P.DEFAULT_SIZE, min_frame(probe))
         sizes = Sizes(least, least)
-    src = P.parse_endpoint(str(o["src"]), ipv6=ipv6, option="-s") if o["src"] else None
-    dst = P.parse_endpoint(str(o["dst"]), ipv6=ipv6, option="-d") if o["dst"] else None
+    src = P.parse_endpoint(str(o["src"]), ipv6=ipv6, option="-s") if o["src"] is not None else None
+    dst = P.parse_endpoint(str(o["dst"]), ipv6=ipv6, option="-d") if o["dst"] is not None else None
+    given = {k: o[k] is not None for k in ("duration", "src_mac", "dst_mac", "rate")}
     cfg = Config(
         port=port,
         function=fn,
         count=int(o["count"]),  # type: ignore[call-overload]
-        duration=P.parse_duration(str(o["duration"])) if o["duration"] else 0.0,
+        duration=P.parse_duration(str(o["duration"])) if given["duration"] else 0.0,
         sizes=sizes,
         burst=int(o["burst"]),  # type: ignore[call-overload]
         ipv6=ipv6,
         src=src,
         dst=dst,
-        src_mac=P.parse_mac(str(o["src_mac"]), "-S") if o["src_mac"] else None,
-        dst_mac=P.parse_mac(str(o["dst_mac"]), "-D") if o["dst_mac"] else "ff:ff:ff:ff:ff:ff",
+        src_mac=P.parse_mac(str(o["src_mac"]), "-S") if given["src_mac"] else None,
+        dst_mac=P.parse_mac(str(o["dst_mac"]), "-D") if given["dst_mac"] else "ff:ff:ff:ff:ff:ff",
         random_src=bool(o["random_src"]) or bool(opts & O_RANDOM_SRC),
         random_dst=bool(o["random_dst"]) or bool(opts & O_RANDOM_DST),
         vlan=o["vlan"],  # type: ignore[arg-type]
         pcap=o["pcap"],  # type: ignore[arg-type]
-        rate=P.parse_rate(str(o["rate"])) if o["rate"] else None,
+        rate=P.parse_rate(str(o["rate"])) if given["rate"] else None,
         threads=int(o["threads"]),  # type: ignore[call-overload]
         affinity=o["affinity"],  # type: ignore[arg-type]
         cpus=int(o["cpus"]),  # type: ignore[call-overload]

@@ -7,7 +7,9 @@ the option and its value, what is wrong, and what would be right::
 
     -R 10xpps: unknown unit 'xpps' (use pps, kpps, Mpps, Gpps, bps, kbps, Mbps, Gbps; ...)
 
-Values are shown shell-quoted when they need it (``-R '10 xpps'``), so they can be pasted back.
+Values are shown shell-quoted when they need it (``-R '10 xpps'``), so they can be pasted back;
+a value with control characters is shown in bash's ``$'...'`` quoting (``-s $'\\x1b[2J'``), so
+printing it cannot drive the terminal.
 
 Deviations from pkt-gen, on purpose:
 
@@ -15,8 +17,15 @@ Deviations from pkt-gen, on purpose:
   (pkt-gen silently drops the port range); CIDR prefixes are accepted; bad addresses are
   errors instead of garbage; a range half without a port takes the other half's port.
 * ``-l``: given twice, sizes are random in [min, max] *inclusive* (pkt-gen: [min, max), and
-  a division by zero when both are equal); ``-l 64-1518`` is accepted too.
-* ``-R``: units (``10Mpps``, ``10Gbps``, ``10Gbpsl1``) besides a plain number of pps.
+  a division by zero when both are equal); ``-l 60-1514`` is accepted too.
+* ``-R``: units (``10Mpps``, ``10Gbps``, ``10Gbpsl1``) besides a plain number of pps; rates
+  nmtools cannot pace are refused: at most :data:`MAX_PPS` (10 Gpps, 67 times 100GbE's line
+  rate at 64 bytes) and :data:`MAX_BPS` (10 Tbps), at least :data:`MIN_PPS` (one packet in
+  1000 s) and :data:`MIN_BPS` (1 bps).
+* ``-t``: :data:`MIN_DURATION` (1 us) to :data:`MAX_DURATION` (365 days).
+* ``--mix``: weights are reduced by their greatest common divisor (``60:70,1514:10`` is
+  ``60:7,1514:1``), and their sum may be at most :data:`MAX_MIX_WEIGHT` (65536): the
+  generator draws sizes from a table of that many entries.
 """
 
 from __future__ import annotations
@@ -30,7 +39,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from nmtools.errors import NmError
+from nmtools.errors import NmError, printable
 from nmtools.pktgen.config import Endpoint, Rate, Sizes
 from nmtools.ui import norm
 
@@ -42,7 +51,14 @@ __all__ = [
     "DEFAULT_SRC",
     "DEFAULT_SRC6",
     "IMIX_SIMPLE",
+    "MAX_BPS",
+    "MAX_DURATION",
+    "MAX_MIX_WEIGHT",
+    "MAX_PPS",
     "MAX_SIZE",
+    "MIN_BPS",
+    "MIN_DURATION",
+    "MIN_PPS",
     "MIN_SIZE",
     "OptionError",
     "default_endpoints",
@@ -68,9 +84,31 @@ class OptionError(NmError, ValueError):
 
 
 def _show(option: str, value: str) -> str:
-    """``-R 10xpps``: the option and its value as typed, quoted only where a shell needs it."""
-    shown = shlex.quote(value)
+    """``-R 10xpps``: the option and its value as typed, quoted only where a shell needs it
+    (``$'...'`` with escapes when it holds control characters). A value of thousands of
+    characters is cut after 80, so the message stays a line one can read."""
+    if len(value) > 100:
+        value = value[:80] + "..."
+    if value.isprintable():
+        shown = shlex.quote(value)
+    else:
+        body = printable(value).replace("'", "\\'")
+        shown = f"$'{body}'"
     return f"{option} {shown}" if option else shown
+
+
+_MAX_DIGITS = 20  # longer numbers are out of every range here (and int() of 4300 digits fails)
+
+
+def _whole(digits: str) -> int:
+    """int() of ASCII decimal digits; a number of more than 20 digits comes back as 10**20."""
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) <= _MAX_DIGITS else 10**_MAX_DIGITS
+
+
+def _clip(text: str, limit: int = 24) -> str:
+    """A piece of a value for a message: long pieces are cut (the whole value is shown too)."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _error(option: str, value: str, what: str) -> OptionError:
@@ -84,6 +122,14 @@ _NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 _RATE_RE = re.compile(rf"\s*({_NUMBER})\s*(.*?)\s*")
 _PREFIXES = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4}  # decimal: 1k = 1000
 _UNIT_HINT = "use pps, kpps, Mpps, Gpps, bps, kbps, Mbps, Gbps; add l1 to count Ethernet framing"
+
+#: The fastest rates -R takes: 10 Gpps (67 times 100GbE's 148.8 Mpps at 64 bytes) and 10 Tbps.
+MAX_PPS = 10e9
+MAX_BPS = 10e12
+#: The slowest: one packet in 1000 s, and 1 bps (one 1514-byte frame in about 3.4 hours).
+MIN_PPS = 1e-3
+MIN_BPS = 1.0
+_RATE_RANGE = "rates are 0.001 pps to 10 Gpps, or 1 bps to 10 Tbps; 0 or no -R for no limit"
 _RATE_HINT = "expected a number of packets/s or a number with a unit, e.g. 10000, 1.5Mpps, 10Gbps"
 
 
@@ -130,8 +176,10 @@ def parse_rate(text: str, *, option: str = "-R") -> Rate | None:
       ``MB/s``) would mean bytes and is refused.
     * The suffix ``l1`` (TRex style: ``10Gbpsl1``; a space before it is fine) counts the 24 bytes of
       Ethernet framing (preamble, IFG, CRC) per frame; it applies to bit rates only.
-    * ``0`` with any unit means unlimited and returns None; negative, infinite or NaN rates
-      are errors.
+    * ``0`` with any unit means unlimited and returns None (as in pkt-gen); negative rates
+      are errors, and so are rates nmtools cannot pace: above :data:`MAX_PPS` /
+      :data:`MAX_BPS`, below :data:`MIN_PPS` / :data:`MIN_BPS` (``1e-400`` is such a rate,
+      not 0).
 
     :attr:`Rate.value` is in the base unit (packets/s or bits/s); :attr:`Rate.text` is ``text``.
     """
@@ -153,11 +201,18 @@ def parse_rate(text: str, *, option: str = "-R") -> Rate | None:
             "l1 (count Ethernet framing) only applies to bit rates, e.g. 10Gbpsl1; "
             "a packet rate is the same on the wire",
         )
-    value = float(Decimal(number).scaleb(3 * power))
-    if value == 0:
+    exact = Decimal(number).scaleb(3 * power)
+    if exact == 0:
         return None
-    if value < 0 or not math.isfinite(value):
-        raise _error(option, text, "a rate must be a finite number > 0 (0 means no limit)")
+    if exact < 0:
+        raise _error(option, text, f"a rate cannot be negative ({_RATE_RANGE})")
+    low, high = (MIN_PPS, MAX_PPS) if base == "pps" else (MIN_BPS, MAX_BPS)
+    if exact > Decimal(str(high)):
+        raise _error(option, text, f"faster than nmtools can pace ({_RATE_RANGE})")
+    if exact < Decimal(str(low)):
+        raise _error(option, text, f"slower than nmtools can pace ({_RATE_RANGE})")
+    value = float(exact)
+    assert math.isfinite(value) and value > 0
     return Rate(value=value, unit=base, l1=l1, text=text)
 
 
@@ -178,11 +233,15 @@ MIN_SIZE = 16
 MAX_SIZE = 65535
 DEFAULT_SIZE = 60
 
-#: The simple IMIX, 7:4:1 frames of 64, 594 and 1518 bytes on the wire, i.e. without the CRC.
+#: The simple IMIX, 7:4:1 frames of 64, 594 and 1518 bytes on the wire: 60, 590, 1514 without
+#: the CRC, the convention of every size here.
 IMIX_SIMPLE: tuple[tuple[int, int], ...] = ((60, 7), (590, 4), (1514, 1))
 
 _SIZE_RANGE = f"{MIN_SIZE}..{MAX_SIZE} bytes (without CRC)"
-_SIZES_HINT = "expected bytes without CRC: 60, a range 64-1518, or -l given twice"
+_SIZES_HINT = "expected bytes without CRC: 60, a range 60-1514, or -l given twice"
+
+#: The most a --mix's weights may add up to (after dividing by their gcd).
+MAX_MIX_WEIGHT = 65536
 
 
 def _size(option: str, value: str, piece: str, whole: bool) -> int:
@@ -190,9 +249,9 @@ def _size(option: str, value: str, piece: str, whole: bool) -> int:
     if not piece.isdecimal() or not piece.isascii():
         what = "not a frame size" if whole else f"'{piece}' is not a frame size"
         raise _error(option, value, f"{what} ({_SIZES_HINT})")
-    n = int(piece)
+    n = _whole(piece)
     if not MIN_SIZE <= n <= MAX_SIZE:
-        what = "frame size" if whole else f"frame size {n}"
+        what = "frame size" if whole else f"frame size {_clip(piece)}"
         raise _error(option, value, f"{what} must be {_SIZE_RANGE}")
     return n
 
@@ -206,22 +265,44 @@ def _parse_mix(text: str, option: str) -> tuple[tuple[int, int], ...]:
     for item in text.split(","):
         size_text, colon, weight_text = item.partition(":")
         if not size_text.strip().isdecimal() or not size_text.strip().isascii():
-            raise _error(option, text, f"'{item.strip()}' is not size:weight ({hint})")
-        size = int(size_text)
+            raise _error(option, text, f"'{_clip(item.strip())}' is not size:weight ({hint})")
+        size = _whole(size_text.strip())
         if not MIN_SIZE <= size <= MAX_SIZE:
-            raise _error(option, text, f"frame size {size} must be {_SIZE_RANGE}")
+            raise _error(
+                option, text, f"frame size {_clip(size_text.strip())} must be {_SIZE_RANGE}"
+            )
         if size in seen:
             raise _error(option, text, f"size {size} is given twice (give each size once)")
         seen.add(size)
         weight = 1
         if colon:
             w = weight_text.strip()
-            if not w.isdecimal() or not w.isascii() or int(w) == 0:
+            if not w.isdecimal() or not w.isascii() or _whole(w) == 0:
                 raise _error(
-                    option, text, f"weight '{w}' of size {size} must be a whole number > 0"
+                    option,
+                    text,
+                    f"weight '{_clip(w)}' of size {size} must be a whole number > 0",
                 )
-            weight = int(w)
+            weight = _whole(w)
+            if weight >= 10**_MAX_DIGITS:
+                raise _error(
+                    option,
+                    text,
+                    f"weight '{_clip(w)}' of size {size} is out of range (the weights may add "
+                    f"up to {MAX_MIX_WEIGHT}, after dividing them by their common factor)",
+                )
         mix.append((size, weight))
+    g = math.gcd(*(w for _, w in mix))
+    mix = [(size, w // g) for size, w in mix]
+    total = sum(w for _, w in mix)
+    if total > MAX_MIX_WEIGHT:
+        raise _error(
+            option,
+            text,
+            f"the weights add up to {total}"
+            f"{f' (divided by their common factor {g})' if g > 1 else ''}; at most "
+            f"{MAX_MIX_WEIGHT} (use smaller weights in the same ratio, e.g. 60:7,590:4,1514:1)",
+        )
     return tuple(mix)
 
 
@@ -239,13 +320,15 @@ def parse_sizes(
 
     * no ``-l``: 60 bytes;
     * ``-l 60``: fixed size;
-    * ``-l 64-1518``: random in [64, 1518], both ends included (either order);
+    * ``-l 60-1514``: random in [60, 1514], both ends included (either order);
     * ``-l 1514 -l 60`` (pkt-gen's form; its second value is the minimum): random in
       [60, 1514], both ends included, values in either order; equal values mean a fixed size;
     * ``imix=True`` or ``"simple"``: the simple IMIX, 7:4:1 frames of 60, 590 and 1514 bytes
       (64, 594 and 1518 with the CRC), see :data:`IMIX_SIMPLE`;
     * ``imix="60:7,590:4,1514:1"``: a weighted mix of ``size:weight`` pairs (sizes without
-      CRC, as given; a size without ``:weight`` has weight 1); each size at most once.
+      CRC, as given; a size without ``:weight`` has weight 1); each size at most once; the
+      weights are divided by their gcd and must then add up to at most
+      :data:`MAX_MIX_WEIGHT`.
 
     ``-l`` together with ``--imix`` is an error. ``option`` and ``imix_option`` name the
     options in error messages.
@@ -265,7 +348,7 @@ def parse_sizes(
     if len(values) > 2:
         raise OptionError(
             f"{option} given {len(values)} times (give one size, a range like "
-            f"{option} 64-1518, or {option} twice)"
+            f"{option} 60-1514, or {option} twice)"
         )
     if len(values) == 1:
         value = values[0]
@@ -281,8 +364,8 @@ def parse_sizes(
             raise _error(
                 option,
                 value,
-                f"a range cannot be combined with a second {option} (give {option} 64-1518, "
-                f"or {option} 1518 {option} 64)",
+                f"a range cannot be combined with a second {option} (give {option} 60-1514, "
+                f"or {option} 1514 {option} 60)",
             )
     a, b = (_size(option, v, v, whole=True) for v in values)
     return Sizes(min=min(a, b), max=max(a, b))
@@ -353,9 +436,11 @@ class _EndpointParser:
             raise self.fail(f"empty port after ':' in '{where}'")
         if not digits.isdecimal() or not digits.isascii():
             raise self.fail(f"{self.subject(digits)}not a port number")
-        n = int(digits)
+        n = _whole(digits)
         if n > 65535:
-            raise self.fail(f"port {n} is out of range (ports are 0..65535)", form=False)
+            raise self.fail(
+                f"port {_clip(digits)} is out of range (ports are 0..65535)", form=False
+            )
         return n
 
     def address(self, addr: str, plen: str | None, where: str) -> tuple[int, int]:
@@ -379,9 +464,9 @@ class _EndpointParser:
         if plen is None:
             return int(ip), int(ip)
         bits = ip.max_prefixlen
-        if not plen.isdecimal() or not plen.isascii() or int(plen) > bits:
+        if not plen.isdecimal() or not plen.isascii() or _whole(plen) > bits:
             raise self.fail(f"prefix length '/{plen}' in '{where}' must be 0..{bits}", form=False)
-        net = ipaddress.ip_network(f"{addr}/{int(plen)}", strict=False)
+        net = ipaddress.ip_network(f"{addr}/{_whole(plen)}", strict=False)
         first, last = int(net.network_address), int(net.broadcast_address)
         if ip.version == 4 and net.prefixlen < 31:
             return first + 1, last - 1  # the host addresses (RFC 3021: /31, /32 are all hosts)
@@ -588,9 +673,15 @@ _DURATION_PART_RE = re.compile(
 )
 _DURATION_HINT = "expected seconds, or numbers with units: 10, 1.5s, 500ms, 2m, 1h, 1m30s"
 
+#: -t runs from 1 us (its smallest unit; the C loop counts nanoseconds, and less than one
+#: would mean no limit) to a year (the nanoseconds of 584 years fill its 64 bits).
+MIN_DURATION = 1e-6
+MAX_DURATION = 365 * 86400.0
+_DURATION_RANGE = "a duration is 1us to 365 days (8760h); leave -t out for no time limit"
+
 
 def parse_duration(text: str, *, option: str = "-t") -> float:
-    """``-t``/``--duration`` in seconds (> 0).
+    """``-t``/``--duration`` in seconds, :data:`MIN_DURATION` to :data:`MAX_DURATION`.
 
     A plain number is seconds (``10``, ``1.5``); otherwise one or more number+unit parts,
     added up: ``10s``, ``500ms``, ``250us``, ``2m`` (or ``2min``), ``1h``, ``1m30s``.
@@ -611,10 +702,10 @@ def parse_duration(text: str, *, option: str = "-t") -> float:
         if not parts:
             raise _error(option, text, f"not a duration ({_DURATION_HINT})")
         seconds = total
-    if not seconds > 0 or not math.isfinite(seconds):
-        raise _error(
-            option, text, "a duration must be > 0 (leave the option out for no time limit)"
-        )
+    if not seconds > 0:
+        raise _error(option, text, f"a duration must be > 0 ({_DURATION_RANGE})")
+    if not MIN_DURATION <= seconds <= MAX_DURATION:  # also false for inf
+        raise _error(option, text, f"out of range ({_DURATION_RANGE})")
     return seconds
 
 
@@ -638,9 +729,9 @@ def parse_cpus(text: str, *, option: str = "--cpus") -> list[int]:
         if not all(e.isdecimal() and e.isascii() for e in ends):
             what = "empty CPU list" if not text.strip() else f"'{item}' is not a CPU or a range"
             raise _error(option, text, f"{what} ({hint})")
-        a, b = int(ends[0]), int(ends[-1])
+        a, b = _whole(ends[0]), _whole(ends[-1])
         if b > MAX_CPU:
-            raise _error(option, text, f"CPU {b} is out of range (0..{MAX_CPU})")
+            raise _error(option, text, f"CPU {_clip(ends[-1])} is out of range (0..{MAX_CPU})")
         if a > b:
             raise _error(option, text, f"range '{item}' runs backwards (write {b}-{a})")
         cpus.update(range(a, b + 1))

@@ -12,7 +12,14 @@ from types import TracebackType
 from typing import Any
 
 from nmtools import _bindings as B
-from nmtools.errors import NetmapUnavailable, NmError, NotSupported, PortSpecError, error_for
+from nmtools.errors import (
+    NetmapUnavailable,
+    NmError,
+    NotSupported,
+    PortSpecError,
+    error_for,
+    printable,
+)
 from nmtools.ports import admode as admode_mod
 from nmtools.ports.pipes import pipe_path
 from nmtools.ports.spec import Mode, PortSpec, parse_port
@@ -20,6 +27,14 @@ from nmtools.ports.spec import Mode, PortSpec, parse_port
 NULL_NAMES = ("null", "netmap:null")
 XDP_RX_SLOTS = 8192
 MAX_FRAME = 65535
+
+# What @conf may ask of each kind of port (the C backends' limits: NMT_MAX_RINGS rings,
+# private rings of 2..65536 slots, pipes of 4..PIPE_MAX_SLOTS); 0 means the default.
+MAX_RINGS = 64
+SLOTS = {"null": (2, 65536), "pipe": (4, 32768), "nic": (2, 65536)}
+_HOST_KEYS = ("host_rings", "host_tx_rings", "host_rx_rings")
+_RING_KEYS = ("rings", "tx_rings", "rx_rings")
+_SLOT_KEYS = ("slots", "tx_slots", "rx_slots")
 
 
 @dataclass(frozen=True)
@@ -52,9 +67,63 @@ def _open_flags(spec: PortSpec) -> int:
     return flags
 
 
-def _geometry(spec: PortSpec) -> dict[str, int]:
-    conf = spec.ring_config()
-    return {k: conf.get(k, 0) for k in ("tx_rings", "rx_rings", "tx_slots", "rx_slots")}
+def _conf_numbers(spec: PortSpec, name: str, kind: str) -> dict[str, int]:
+    """The @conf keys given, as numbers this kind of port honours; anything else is refused.
+
+    libnetmap reads values with atoi() and keeps what the kernel ignores: here a value is a
+    decimal number in range, or the name is refused with the range that would be right.
+    """
+    lo, hi = SLOTS[kind]
+    ranges = {**dict.fromkeys(_RING_KEYS, (1, MAX_RINGS)), **dict.fromkeys(_SLOT_KEYS, (lo, hi))}
+    out: dict[str, int] = {}
+    for key, raw in spec.conf:
+        if key in _HOST_KEYS:
+            raise NetmapUnavailable(
+                f"{name}: @conf {key}: host rings need the netmap kernel module (/dev/netmap "
+                "missing); drop the key",
+                errno.ENOENT,
+            )
+        if kind == "nic" and key in _RING_KEYS:
+            raise NotSupported(
+                f"{name}: @conf {key}: an interface's rings are its queues, set with "
+                f"ethtool -L {spec.name}; open netmap:{spec.name} for all of them or "
+                f"netmap:{spec.name}-N for queue N"
+            )
+        a, b = ranges[key]
+        what = f"{name}: @conf {key}={raw}"
+        right = f"{key} is {a}..{b}, or 0 for the default"
+        value = raw.strip()
+        if not value:
+            raise PortSpecError(f"{what}: empty value ({right}; or leave {key} out)")
+        if not (value.isdecimal() and value.isascii()):
+            raise PortSpecError(f"{what}: not a number ({right})")
+        n = int(value) if len(value) <= 9 else b + 1  # more digits are out of range anyway
+        if n and not a <= n <= b:
+            raise PortSpecError(f"{what}: out of range ({right})")
+        out[key] = n
+    return out
+
+
+def _geometry(spec: PortSpec, name: str, kind: str) -> dict[str, int]:
+    """tx/rx rings and slots for the C request (0: the backend's default)."""
+    conf = _conf_numbers(spec, name, kind)
+    geo = {}
+    for generic, pair in (("rings", ("tx_rings", "rx_rings")), ("slots", ("tx_slots", "rx_slots"))):
+        for key in pair:
+            geo[key] = conf.get(key, conf.get(generic, 0))
+    if kind == "pipe":
+        # the two ends of a pipe are one ring set: end A's tx rings are end B's rx rings
+        for what, (tx, rx) in (
+            ("rings", ("tx_rings", "rx_rings")),
+            ("slots", ("tx_slots", "rx_slots")),
+        ):
+            if geo[tx] and geo[rx] and geo[tx] != geo[rx]:
+                raise PortSpecError(
+                    f"{name}: @conf {tx}={geo[tx]} and {rx}={geo[rx]}: a pipe has as many tx "
+                    f"as rx {what}; give {what}=N"
+                )
+            geo[tx] = geo[rx] = geo[tx] or geo[rx]
+    return geo
 
 
 def _refuse_unsupported(spec: PortSpec, carrier: str, instead: str) -> None:
@@ -88,16 +157,30 @@ def resolve(
     """Parse `name` and decide what carries it. Raises PortSpecError / NmError.
 
     `direction` ("tx", "rx", "fwd" for ports that forward to one another, or None for both)
-    lets `auto` pick the faster NIC backend.
+    lets `auto` pick the faster NIC backend. Messages start with the name, end with what
+    would be right where there is something to say, and show control characters escaped.
     """
+    try:
+        return _resolve(name, admode, direction)
+    except NmError as e:
+        if e.message.isprintable():
+            raise
+        raise type(e)(printable(e.message), e.errno) from None
+
+
+def _resolve(
+    name: str, admode: str | None, direction: str | None
+) -> tuple[PortSpec | None, Request]:
     if name in NULL_NAMES:
         return None, Request(kind=B.lib.NMT_KIND_NULL, admode="-")
     try:
         spec = parse_port(name)
     except PortSpecError as e:
-        if not e.message.startswith(name):
-            raise PortSpecError(f"{name}: {e.message}", e.errno) from None
-        raise
+        shown = printable(name)
+        message = e.message if e.message.startswith(shown) else f"{shown}: {e.message}"
+        if e.hint:
+            message += f"; {e.hint}"
+        raise PortSpecError(message, e.errno) from None
     if spec.is_vale:
         raise NotSupported(
             f"{name}: VALE switches are not available in this release yet; "
@@ -108,7 +191,10 @@ def resolve(
         if spec.mode != Mode.ALL_NIC:
             raise NotSupported(f"{name}: the null port has no rings to choose; open plain null")
         return spec, Request(
-            kind=B.lib.NMT_KIND_NULL, admode="-", flags=_open_flags(spec), **_geometry(spec)
+            kind=B.lib.NMT_KIND_NULL,
+            admode="-",
+            flags=_open_flags(spec),
+            **_geometry(spec, name, "null"),
         )
     if spec.is_pipe:
         whole = f"{spec.subsys}:{spec.name}{spec.pipe_end}{spec.pipe_id}"
@@ -129,7 +215,7 @@ def resolve(
             pipe_end=0 if spec.pipe_end == "{" else 1,
             path=str(pipe_path(spec.name, spec.pipe_id)),
             flags=_open_flags(spec),
-            **_geometry(spec),
+            **_geometry(spec, name, "pipe"),
         )
     if spec.tx_only and direction is None:
         direction = "tx"
@@ -138,7 +224,7 @@ def resolve(
     _refuse_unsupported(
         spec, carrier, f"open netmap:{spec.name} (all queues) or netmap:{spec.name}-N"
     )
-    geo = _geometry(spec)
+    geo = _geometry(spec, name, "nic")
     rx_slots = geo["rx_slots"]
     if mode == "xdp" and not rx_slots:
         # the kernel buffers only as many frames as the fill ring has slots
@@ -473,5 +559,5 @@ def _open_group(names: list[str], specs: list[PortSpec | None], reqs: list[Reque
         code = B.ffi.errno
         i = max(0, failed[0])
         msg = B.cstr(handles[i].errmsg) or os.strerror(code)
-        raise _GroupError(i, error_for(code, msg))
+        raise _GroupError(i, error_for(code, printable(msg)))
     return [Port(names[i], specs[i], reqs[i], handles[i]) for i in range(n)]

@@ -47,7 +47,7 @@ import errno
 import string
 from dataclasses import dataclass, field
 
-from nmtools.errors import PortSpecError
+from nmtools.errors import PortSpecError, printable
 
 __all__ = [
     "CONF_KEYS",
@@ -552,11 +552,67 @@ def parse_port(
       and ``@conf:rings=1@conf:rings=2`` a duplicate key.
     * ``@share=VALUE``: VALUE must itself parse as a strict port name (errors are those of
       that parse).  Resolving its mem_id needs ``/dev/netmap`` and is not done here.
+    * Names are text: a byte that was not UTF-8 (``sys.argv`` holds it as a surrogate escape)
+      or a lone surrogate is an error (``not UTF-8 text``), as it could not reach the
+      kernel or a file name.  Messages show control characters escaped (``\\x1b``), so
+      printing one cannot drive the terminal.
+    * A ``-`` followed by a letter (``does-not-exist``) keeps libnetmap's message and gets
+      :attr:`~nmtools.errors.PortSpecError.hint`: in netmap names ``-`` starts a ring
+      number, so an interface name cannot contain one.
     """
     if not isinstance(text, str):
         raise TypeError(f"port name must be a str, not {type(text).__name__}")
+    try:
+        return _parse_port(text, strict, enabled_options)
+    except PortSpecError as e:
+        if e.message.isprintable() and e.hint.isprintable():
+            raise
+        raise PortSpecError(printable(e.message), e.errno, printable(e.hint)) from None
+
+
+def _not_text(text: str) -> str | None:
+    """Why `text` cannot be encoded as UTF-8 (None when it can)."""
+    for c in text:
+        n = ord(c)
+        if 0xDC80 <= n <= 0xDCFF:
+            return f"byte 0x{n - 0xDC00:02x} is not UTF-8 text (port names are UTF-8)"
+        if 0xD800 <= n <= 0xDFFF:
+            return f"lone surrogate U+{n:04X} is not text (port names are UTF-8)"
+    return None
+
+
+def _dash_hint(header: _Header) -> str:
+    """What to say when a '-' in a name is followed by something other than a ring number."""
+    rest = header.rest
+    if len(rest) < 2 or rest[0] != "-" or rest[1] in _DIGITS:
+        return ""
+    end = 0
+    while end < len(rest) and rest[end] not in "*^/@":
+        end += 1
+    typed = header.name + rest[:end]
+    rule = (
+        "in netmap names '-' starts a ring number (eth0-1 is queue 1 of eth0), so a name "
+        "cannot contain '-'"
+    )
+    if header.pipe_end is not None:
+        return f"{rule} (the pipe is {header.name}{header.pipe_end}{header.pipe_id})"
+    if header.subsys.startswith("vale"):
+        return rule
+    fixed = typed.replace("-", "_")
+    if "{" in typed or "}" in typed:  # a pipe whose name has a '-'
+        return f"{rule}: the pipe could be netmap:{fixed}"
+    return (
+        f"{rule} (as in netmap): rename the interface, e.g. ip link set dev {typed} "
+        f"name {fixed}, and open {fixed}"
+    )
+
+
+def _parse_port(text: str, strict: bool, enabled_options: frozenset[str]) -> PortSpec:
     if "\x00" in text:
         raise PortSpecError(f"{text!r}: NUL character in port name")
+    why = _not_text(text)
+    if why is not None:
+        raise PortSpecError(f"{printable(text)}: {why}")
     spec = text
     if not strict:
         if not text:
@@ -564,7 +620,13 @@ def parse_port(
         if not text.startswith(("netmap", "vale")):
             spec = "netmap:" + text
     header = _decode_header(spec)
-    reg = _decode_register(header.rest)
+    try:
+        reg = _decode_register(header.rest)
+    except PortSpecError as e:
+        hint = _dash_hint(header)
+        if not hint:
+            raise
+        raise PortSpecError(e.message, e.errno, hint) from None
     options = _decode_options(header.rest, reg.options_at, enabled_options)
 
     share: str | None = None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -46,8 +45,10 @@ def test_version():
     assert r.returncode == 0 and "nmtools" in r.stdout
 
 
-@pytest.mark.skipif(not Path("/usr/bin/nm").exists(), reason="binutils nm not installed")
-def test_foreign_command_line_goes_to_binutils_nm():
+def test_foreign_command_line_goes_to_binutils_nm(need_tool):
+    from nmtools.cli.passthrough import find_binutils_nm
+
+    binutils = need_tool("nm", "binutils", found=find_binutils_nm(str(BIN / "nm")))
     lib = next(
         p
         for p in (
@@ -58,12 +59,12 @@ def test_foreign_command_line_goes_to_binutils_nm():
         if Path(p).exists()
     )
     ours = run("-D", lib)
-    theirs = subprocess.run(["/usr/bin/nm", "-D", lib], capture_output=True, text=True)
+    theirs = subprocess.run([binutils, "-D", lib], capture_output=True, text=True)
     assert ours.returncode == theirs.returncode == 0
     assert ours.stdout == theirs.stdout and "GLIBC" in ours.stdout
     bad = run("--defined-only", "/nonexistent.o")
     ref = subprocess.run(
-        ["/usr/bin/nm", "--defined-only", "/nonexistent.o"], capture_output=True, text=True
+        [binutils, "--defined-only", "/nonexistent.o"], capture_output=True, text=True
     )
     assert bad.returncode == ref.returncode != 0
 
@@ -140,7 +141,6 @@ def test_traceback_flag_shows_the_stack():
     assert r.returncode != 0 and "Traceback" in r.stderr
 
 
-@pytest.mark.skipif(shutil.which("nm") is None, reason="no nm on PATH")
 def test_python_api_and_cli_agree_on_pipe_listing(tmp_path):
     env = dict(os.environ, NMTOOLS_SHM_DIR=str(tmp_path))
     hold = subprocess.Popen(

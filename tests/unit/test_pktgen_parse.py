@@ -326,7 +326,11 @@ RATES = [
     ("1.5mpps", 1.5e6, "pps", False),
     ("14.88Mpps", 14.88e6, "pps", False),
     ("2Gpps", 2e9, "pps", False),
-    ("1Tpps", 1e12, "pps", False),
+    ("0.005Tpps", 5e9, "pps", False),
+    ("10Gpps", 10e9, "pps", False),
+    ("10Tbps", 10e12, "bps", False),
+    ("0.001", 1e-3, "pps", False),
+    ("1bps", 1, "bps", False),
     ("10 Mpps", 10e6, "pps", False),
     ("3PPS", 3, "pps", False),
     ("100bps", 100, "bps", False),
@@ -380,9 +384,19 @@ RATE_ERRORS = [
     ("1B", ["bytes per second"]),
     ("10Mppsl1", ["l1", "only applies to bit rates"]),
     ("10l1", ["only applies to bit rates"]),
-    ("-5", ["> 0", "0 means no limit"]),
-    ("-1Mpps", ["> 0"]),
-    ("1e400", ["finite"]),
+    # refused since issue 8: negative, and what cannot be paced (they overflowed the pacing)
+    ("-5", ["cannot be negative", "0 or no -R for no limit"]),
+    ("-1Mpps", ["cannot be negative"]),
+    ("1e400", ["faster than nmtools can pace", "10 Gpps", "10 Tbps"]),
+    ("1e30", ["-R 1e30: faster than nmtools can pace (rates are 0.001 pps to 10 Gpps"]),
+    ("1Tpps", ["faster than nmtools can pace"]),
+    ("10.1Gpps", ["faster"]),
+    ("10.1Tbps", ["faster"]),
+    ("1e-400", ["slower than nmtools can pace"]),
+    ("0.0009", ["slower", "0.001 pps"]),
+    ("0.5bps", ["slower", "1 bps"]),
+    ("inf", ["not a rate"]),
+    ("nan", ["not a rate"]),
     ("abc", ["not a rate", "1.5Mpps"]),
     ("", ["-R '': not a rate"]),
     ("Mpps", ["not a rate"]),
@@ -432,7 +446,7 @@ def test_format_rate(value, unit, normalize, expected):
     assert format_rate(value, unit, normalize=normalize) == expected
 
 
-@given(st.floats(1, 1e15), st.sampled_from(["pps", "bps"]))
+@given(st.floats(1, 1e10), st.sampled_from(["pps", "bps"]))
 def test_format_rate_reads_back(value, unit):
     for normalize in (True, False):
         rate = parse_rate(format_rate(value, unit, normalize))
@@ -487,7 +501,7 @@ SIZE_ERRORS = [
     (["0"], False, ["16..65535"]),
     (["60", "70000"], False, ["-l 70000: frame size must be"]),
     (["64-70000"], False, ["-l 64-70000: frame size 70000 must be 16..65535"]),
-    (["abc"], False, ["-l abc: not a frame size", "64-1518"]),
+    (["abc"], False, ["-l abc: not a frame size", "60-1514"]),  # sizes without CRC
     (["-5"], False, ["'' is not a frame size"]),
     (["64-"], False, ["'' is not a frame size"]),
     (["1.5"], False, ["not a frame size"]),
@@ -688,3 +702,79 @@ def test_option_error_is_nm_error():
     err = OptionError("x: bad")
     assert isinstance(err, NmError) and isinstance(err, ValueError) and isinstance(err, OSError)
     assert err.errno == errno.EINVAL and str(err) == "x: bad"
+
+
+# ---------------------------------------------------------------------------------------------
+# issue 8: values that overflowed, ran away or were silently misread
+
+
+@pytest.mark.parametrize(
+    ("text", "part"),
+    [
+        ("99999999999999999999999999999999", "out of range (a duration is 1us to 365 days"),
+        ("8761h", "out of range"),
+        ("0.0000001", "out of range"),  # 100 ns: int(ns) in C would be 0, i.e. no limit
+        ("0.1us", "out of range"),
+        ("9" * 5000, "out of range"),
+    ],
+)
+def test_duration_range(text, part):
+    assert part in raises(parse_duration, text)
+
+
+def test_duration_ends_are_accepted():
+    assert parse_duration("1us") == pytest.approx(1e-6)
+    assert parse_duration("8760h") == 365 * 86400
+
+
+def test_mix_weights_are_divided_by_their_gcd():
+    assert parse_sizes([], "60:70,1514:10").mix == ((60, 7), (1514, 1))
+    assert parse_sizes([], "60:65536").mix == ((60, 1),)
+    assert parse_sizes([], "60:60000,590:40000").mix == ((60, 3), (590, 2))
+    # the issue's case: one size, a weight of 10^11 (a table expanded weight by weight)
+    assert parse_sizes([], "60:99999999999").mix == ((60, 1),)
+
+
+@pytest.mark.parametrize(
+    ("mix", "part"),
+    [
+        ("60:7,590:99999999999", "the weights add up to 100000000006; at most 65536 (use"),
+        ("60:65535,590:2", "add up to 65537"),
+        ("60:2,590:131072", "add up to 65537 (divided by their common factor 2)"),
+        ("60:" + "9" * 5000, "weight '999999999999999999999...' of size 60 is out of range"),
+        ("60:" + "9" * 5000 + ",590:" + "8" * 5000, "of size 60 is out of range"),
+    ],
+)
+def test_mix_total_weight_is_capped(mix, part):
+    message = raises(parse_sizes, [], mix, imix_option="--mix")
+    assert message.startswith("--mix ") and part in message
+    assert len(message) < 400  # a 5000-digit weight is not echoed in full... twice
+
+
+def test_mix_cap_counts_after_the_gcd():
+    assert sum(w for _, w in parse_sizes([], "60:131072,590:131072").mix) == 2
+
+
+@pytest.mark.parametrize(
+    ("func", "args", "part"),
+    [
+        (parse_sizes, (["9" * 5000],), "frame size must be 16..65535"),
+        (parse_sizes, (["60-" + "9" * 5000],), "frame size 999999999999999999999... must"),
+        (parse_sizes, ([], "9" * 5000 + ":1"), "frame size 99999999999"),
+        (parse_cpus, ("0-" + "9" * 5000,), "out of range"),
+    ],
+)
+def test_numbers_of_thousands_of_digits_are_out_of_range_not_a_crash(func, args, part):
+    assert part in raises(func, *args)
+
+
+def test_endpoint_with_a_huge_port_or_prefix():
+    assert "out of range" in raises(parse_endpoint, "10.0.0.1:" + "9" * 5000, ipv6=False)
+    assert "must be 0..32" in raises(parse_endpoint, "10.0.0.0/" + "9" * 5000, ipv6=False)
+
+
+@pytest.mark.parametrize("value", ["\x1b[2J", "a\nb", "x\x07", "\u202eevil"])
+def test_values_with_control_characters_are_shown_escaped(value):
+    message = raises(parse_endpoint, value, ipv6=False, option="-s")
+    assert message.isprintable(), message
+    assert message.startswith("-s $'")

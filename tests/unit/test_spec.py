@@ -739,3 +739,71 @@ def test_direct_construction() -> None:
     assert spec.nr_name == "vale1:p}q"
     assert spec.nr_flags == 0x2400
     assert parse_port(str(spec), strict=True) == spec
+
+
+# ---------------------------------------------------------------------------------------------
+# issue 8: names that are not text, control characters, the '-' rule
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("netmap:\udcff{1", "netmap:\\xff{1: byte 0xff is not UTF-8 text (port names are UTF-8)"),
+        ("\udcc3(", "\\xc3(: byte 0xc3 is not UTF-8 text (port names are UTF-8)"),
+        ("eth\ud800", "eth\\ud800: lone surrogate U+D800 is not text (port names are UTF-8)"),
+    ],
+)
+def test_names_that_are_not_text(text: str, message: str) -> None:
+    with pytest.raises(PortSpecError) as e:
+        parse_port(text)
+    assert str(e.value) == message
+    with pytest.raises(PortSpecError) as e:
+        parse_port("netmap:" + text.removeprefix("netmap:"), strict=True)
+    assert str(e.value).endswith(message.split(": ", 1)[1]) and str(e.value).isprintable()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "netmap:a\x1b[2Jb{",
+        "netmap:x/\x1b",
+        "vale\x1b:x",
+        "netmap:x@conf:\x1b=1",
+        "netmap:e\x9b{1-a",
+    ],
+)
+def test_messages_show_control_characters_escaped(text: str) -> None:
+    with pytest.raises(PortSpecError) as e:
+        parse_port(text)
+    assert str(e.value).isprintable() and e.value.hint.isprintable(), repr(str(e.value))
+    assert "\\x1b" in str(e.value) + e.value.hint or "\\x9b" in str(e.value) + e.value.hint
+
+
+def test_control_characters_stay_in_valid_names() -> None:
+    """Linux allows them in interface names: parsing keeps the name, only messages escape."""
+    assert parse_port("a\x1bb").name == "a\x1bb"
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        ("does-not-exist", "ip link set dev does-not-exist name does_not_exist, and open"),
+        ("netmap:my-nic/T", "ip link set dev my-nic name my_nic, and open my_nic"),
+        ("my-nic-2@conf:slots=8", "ip link set dev my-nic-2 name my_nic_2"),
+        ("netmap:p{1-x", "(the pipe is p{1)"),
+        ("vale0:a-b", "so a name cannot contain '-'"),
+    ],
+)
+def test_dash_followed_by_a_letter_has_a_hint(text: str, hint: str) -> None:
+    with pytest.raises(PortSpecError) as e:
+        parse_port(text)
+    assert str(e.value).startswith("got '")  # libnetmap's message, unchanged
+    assert "in netmap names '-' starts a ring number" in e.value.hint
+    assert hint in e.value.hint, e.value.hint
+
+
+@pytest.mark.parametrize("text", ["eth0-", "eth0-1-2", "eth0^x", "eth0/q"])
+def test_other_register_errors_have_no_hint(text: str) -> None:
+    with pytest.raises(PortSpecError) as e:
+        parse_port(text)
+    assert e.value.hint == ""
