@@ -41,6 +41,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
+from nmtools.errors import printable
+
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
     from rich.live import Live
@@ -603,10 +605,10 @@ class Reporter:
         raise NotImplementedError
 
     def log(self, msg: str, func: str = "main") -> None:
-        self._write(self.err, log_prefix(func) + msg)
+        self._write(self.err, log_prefix(func) + printable(msg))
 
     def echo(self, msg: str) -> None:
-        self._write(self.stream, msg)
+        self._write(self.stream, printable(msg))
 
     def close(self) -> None:
         pass
@@ -663,7 +665,7 @@ class JsonReporter(Reporter):
         self._emit(summary_record(summary))
 
     def echo(self, msg: str) -> None:
-        self._write(self.err, msg)
+        self._write(self.err, printable(msg))
 
 
 # ---- the live view ---------------------------------------------------------------------------
@@ -834,15 +836,15 @@ class LiveReporter(Reporter):
     def log(self, msg: str, func: str = "main") -> None:
         from rich.text import Text
 
-        self.console.print(Text(log_prefix(func) + msg), soft_wrap=True)
+        self.console.print(Text(log_prefix(func) + printable(msg)), soft_wrap=True)
 
     def echo(self, msg: str) -> None:
         from rich.text import Text
 
         if _isatty(self.stream):
-            self.console.print(Text(msg), soft_wrap=True)  # stays above the live view
+            self.console.print(Text(printable(msg)), soft_wrap=True)  # above the live view
         else:
-            self._write(self.stream, msg)
+            self._write(self.stream, printable(msg))
 
 
 def make_reporter(

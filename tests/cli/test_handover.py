@@ -22,12 +22,6 @@ HEAVY = ("click", "rich", "dpkt")
 C_EXTENSION = ("_cffi_backend", "nmtools._native", "nmtools._bindings")
 
 needs_script = pytest.mark.skipif(not NM.exists(), reason="needs the installed nm script")
-# The package's own __init__ (not the CLI's) still imports the ports, and with them the C
-# extension, on `import nmtools`; these pass once nmtools/__init__.py loads them lazily.
-needs_lazy_package = pytest.mark.xfail(
-    strict=True,
-    reason="nmtools/__init__.py imports nmtools.ports (the C extension) eagerly",
-)
 
 
 def imported(*args: str, env: dict[str, str] | None = None) -> set[str]:
@@ -94,7 +88,6 @@ def test_hand_over_imports_no_click_rich_or_dpkt():
 
 
 @needs_script
-@needs_lazy_package
 def test_hand_over_imports_only_the_passthrough():
     extra = imported("-D", "/bin/true") - bare_python()
     ours = {"nmtools", "nmtools.errors", "nmtools.cli", "nmtools.cli.passthrough"}
@@ -124,7 +117,6 @@ def test_help_imports_neither_rich_nor_dpkt(args):
 
 
 @needs_script
-@needs_lazy_package
 @pytest.mark.parametrize("args", [("--help",), ("pkt-gen", "--help"), ("completion", "bash")])
 def test_help_does_not_load_the_c_extension(args):
     mods = imported(*args)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import time
 
 import dpkt
@@ -11,7 +10,7 @@ import pytest
 
 pytestmark = [
     pytest.mark.root,
-    pytest.mark.skipif(shutil.which("tcpdump") is None, reason="tcpdump not installed"),
+    pytest.mark.tools("tcpdump"),
 ]
 
 
