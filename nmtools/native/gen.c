@@ -3,10 +3,12 @@
  * random fields, random sizes, sequence marks and pacing (tx, txseq), a sink
  * with sequence checking (rx, rxseq), and ping/pong with an RTT histogram.
  *
- * Frames are written in place: every buffer gets the template once, and only
- * the fields that vary are patched per packet, with the IPv4 header checksum
- * recomputed and the UDP checksum built from a precomputed payload sum, so
- * checksums are right for every size, range wrap and sequence number.
+ * Frames are written in place: every buffer gets the whole template once (the
+ * largest frame: a shorter frame sent from the buffer earlier must not leave a
+ * longer one stale bytes), and only the fields that vary are patched per
+ * packet, with the IPv4 header checksum recomputed and the UDP checksum built
+ * from a precomputed payload sum, so checksums are right for every size, range
+ * wrap and sequence number.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -135,6 +137,38 @@ struct gstate {
 
 static inline void advance(struct gstate *s);
 
+/*
+ * check_layout - the headers, the mark and every length the table can draw lie
+ * within the template (gen_frame patches and sums them without looking).
+ */
+static int check_layout(struct nmt_port *p, struct gstate *s, const struct nmt_gen *g)
+{
+	uint32_t tlen = g->tpl_len[0], least = s->pay_off, i;
+
+	if (g->l4_off < g->l3_off + (g->ipv6 ? 40 : 20) || s->pay_off > tlen)
+		return nmt_err(p, EINVAL, "the %u-byte template is shorter than its headers "
+			       "(IP at %d, UDP at %d)", tlen, g->l3_off, g->l4_off);
+	if (g->mark_off >= 0) {
+		if ((uint32_t)g->mark_off < s->pay_off)
+			return nmt_err(p, EINVAL, "the sequence mark (at %d) overlaps the headers "
+				       "(payload at %u)", g->mark_off, s->pay_off);
+		least = (uint32_t)g->mark_off + MARK_LEN;
+	}
+	if (g->len_n && !g->len_table)
+		return nmt_err(p, EINVAL, "%u frame lengths announced, no table", g->len_n);
+	for (i = 0; i < (g->len_n ? g->len_n : 1); i++) {
+		uint32_t len = g->len_n ? g->len_table[i] : tlen;
+
+		if (len < least || len > tlen)
+			return nmt_err(p, EINVAL, "frame length %u is outside what the template allows "
+				       "(%u to %u bytes)", len, least, tlen);
+	}
+	if (g->src_ip0 > g->src_ip1 || g->dst_ip0 > g->dst_ip1 ||
+	    g->src_port0 > g->src_port1 || g->dst_port0 > g->dst_port1)
+		return nmt_err(p, EINVAL, "an address or port range ends before it starts");
+	return 0;
+}
+
 static int gstate_init(struct nmt_port *p, struct gstate *s, const struct nmt_gen *g)
 {
 	memset(s, 0, sizeof(*s));
@@ -165,8 +199,8 @@ static int gstate_init(struct nmt_port *p, struct gstate *s, const struct nmt_ge
 	if (g->rand_src || g->rand_dst)
 		advance(s); /* random from the first packet on */
 	s->pay_off = (uint32_t)g->l4_off + 8;
-	if (s->pay_off > g->tpl_len[0])
-		return nmt_err(p, EINVAL, "template shorter than its headers");
+	if (check_layout(p, s, g) < 0)
+		return -1;
 	{
 		uint32_t plen = g->tpl_len[0] - s->pay_off, i;
 		const uint8_t *pay = g->tpl + g->tpl_off[0] + s->pay_off;
@@ -245,8 +279,21 @@ static inline uint32_t payload_sum(const struct gstate *s, uint32_t plen)
 }
 
 /*
- * gen_frame - make frame s->n in buf (which holds the template already
- * unless fresh). Returns its length. seq/ts go in the mark when there is one.
+ * tpl_fill - give a buffer the whole template (generated frames: one template,
+ * as long as the longest frame), so that gen_frame(fresh = 0) can make any
+ * frame in it. Frames from a file (ntpl > 1) are copied whole per packet.
+ */
+static inline void tpl_fill(const struct gstate *s, uint8_t *buf)
+{
+	if (s->g->ntpl == 1)
+		memcpy(buf, s->g->tpl + s->g->tpl_off[0], s->g->tpl_len[0]);
+}
+
+/*
+ * gen_frame - make frame s->n in buf. Unless fresh, buf holds the whole
+ * template already (tpl_fill) besides the fields made here; fresh: buf holds
+ * anything, this frame's bytes are copied. Returns its length. seq/ts go in
+ * the mark when there is one.
  */
 static uint32_t gen_frame(struct gstate *s, uint8_t *buf, int fresh, uint32_t seq,
 			  uint32_t flow, uint64_t ts)
@@ -422,6 +469,7 @@ int nmt_gen_tx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct nmt
 			gstate_free(&s);
 			return nmt_err(p, ENOMEM, "out of memory");
 		}
+		tpl_fill(&s, scratch); /* only gen_frame writes it from now on */
 	}
 	for (ri = first; ri < last; ri++) {
 		struct nmt_ring *r = p->tx_rings[ri];
@@ -525,10 +573,11 @@ int nmt_gen_tx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct nmt
 					ts = batch_ts;
 				}
 				if (!scratch) {
-					int fresh = (sl->flags & NMT_NS_BUF_CHANGED) != 0;
+					uint8_t *b = (uint8_t *)nmt_buf(r, sl->buf_idx);
 
-					len = gen_frame(&s, (uint8_t *)nmt_buf(r, sl->buf_idx), fresh,
-							seq, flow & 0xffff, ts);
+					if (sl->flags & NMT_NS_BUF_CHANGED)
+						tpl_fill(&s, b);
+					len = gen_frame(&s, b, 0, seq, flow & 0xffff, ts);
 					if (sl->len != len)
 						sl->len = (uint16_t)len;
 					if (sl->flags)
@@ -537,12 +586,13 @@ int nmt_gen_tx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct nmt
 					space--;
 				} else {
 					/* a frame in several slots: build it, then cut it up */
+					struct gstate before = s;
 					uint32_t need, off = 0;
 
-					len = gen_frame(&s, scratch, 1, seq, flow & 0xffff, ts);
+					len = gen_frame(&s, scratch, 0, seq, flow & 0xffff, ts);
 					need = (len + frag - 1) / frag;
 					if (need > space) {
-						s.n--; /* not sent now: make it again */
+						s = before; /* not sent now: the same frame next time */
 						break;
 					}
 					while (off < len) {
