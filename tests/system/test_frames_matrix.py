@@ -6,7 +6,8 @@ not, plus -P and txseq with varying sizes, over AF_XDP and AF_PACKET (a veth pai
 namespaces, tcpdump capturing on the peer) and over a pipe (the library receives, dpkt writes
 the pcap, tcpdump reads it). Rings of 64 slots make every buffer carry several frames of
 different sizes (a stale byte past an earlier, shorter frame broke a third of the checksums),
-and one case per port sends 3000 frames through the default rings.
+and one case sends 3000 frames at full speed through the default rings of the veth ports (the
+pipe's rings are the receiver's 64).
 
 Each configuration is one pkt-gen run with its own destination MAC, so one capture holds them
 all; one process runs them all through the CLI (its start-up would otherwise dominate). Per
@@ -211,7 +212,7 @@ def build_cases(port: str, admode: list[str], tmp: Path) -> list[Case]:
             w.writepkt(fr)
     c = add(["tx", "-P", str(path)], lengths=frozenset(map(len, frames)), every=True)
     c.frames = frames
-    # the issue's run: two sizes through the default rings
+    # the issue's run (-l 60 -l 1000 with address ranges), unpaced, through the default rings
     add(
         ["tx", "-l", "60", "-l", "1000", "-s", ADDR[4]["range"][0], "-d", ADDR[4]["range"][1]],
         count=BIG,
@@ -254,7 +255,8 @@ def drive(cases: list[Case], tmp: Path, start) -> None:  # noqa: ANN001
 
 
 def tcpdump_records(path: Path) -> list[str]:
-    """tcpdump -vvv's text of each frame (its continuation lines joined)."""
+    """tcpdump -vvv's text of each frame: a line that starts with a time stamp, and the lines
+    after it (however a payload dissector prints them) up to the next one."""
     r = subprocess.run(
         ["tcpdump", "-nn", "-vvv", "-e", "-r", str(path)],
         capture_output=True,
@@ -264,13 +266,14 @@ def tcpdump_records(path: Path) -> list[str]:
     assert r.returncode == 0, r.stderr
     recs: list[str] = []
     for line in r.stdout.splitlines():
-        if line[:1].isspace() and recs:
-            recs[-1] += " " + line.strip()
-        elif line:
+        if STAMP.match(line) or not recs:
             recs.append(line)
+        else:
+            recs[-1] += " " + line.strip()
     return recs
 
 
+STAMP = re.compile(r"\d\d:\d\d:\d\d\.\d{6} ")
 TUPLE = re.compile(r" (\S+)\.(\d+) > (\S+)\.(\d+): \[udp sum ok\]")
 UDP_LEN = re.compile(r"\[udp sum ok\] UDP, length (\d+)")
 DST = re.compile(r"^\S+ \S+ > (\S+), ")
