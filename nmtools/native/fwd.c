@@ -49,9 +49,14 @@ static void rings_move(struct nmt_ring *rx, struct nmt_ring *tx, uint32_t *frame
 			break; /* the rest of the frame has not arrived */
 		/* a frame dst cannot carry is dropped; one that can waits for room */
 		fits = n < tx->num_slots;
-		for (j = 0; j < n && fits; j++)
-			if (nmt_slot(rx, nmt_ring_add(rx, ri, j))->len > tx->nr_buf_size)
+		for (j = 0; j < n && fits; j++) {
+			uint32_t len = nmt_slot(rx, nmt_ring_add(rx, ri, j))->len;
+
+			/* longer than dst's buffers, or than the buffer it is in (a bogus
+			 * length from a peer: never copy past it) */
+			if (len > tx->nr_buf_size || len > rx->nr_buf_size)
 				fits = 0;
+		}
 		if (fits && n > room_from(tx, ti))
 			break;
 		for (j = 0; j < n; j++) {

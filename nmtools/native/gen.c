@@ -3,10 +3,12 @@
  * random fields, random sizes, sequence marks and pacing (tx, txseq), a sink
  * with sequence checking (rx, rxseq), and ping/pong with an RTT histogram.
  *
- * Frames are written in place: every buffer gets the template once, and only
- * the fields that vary are patched per packet, with the IPv4 header checksum
- * recomputed and the UDP checksum built from a precomputed payload sum, so
- * checksums are right for every size, range wrap and sequence number.
+ * Frames are written in place: every buffer gets the whole template once (the
+ * largest frame: a shorter frame sent from the buffer earlier must not leave a
+ * longer one stale bytes), and only the fields that vary are patched per
+ * packet, with the IPv4 header checksum recomputed and the UDP checksum built
+ * from a precomputed payload sum, so checksums are right for every size, range
+ * wrap and sequence number.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -22,6 +24,7 @@
 #define MARK_MAGIC 0x6e6d /* "nm" */
 #define MAX_FLOWS 65536
 #define WAIT_MS 100
+#define LATE_NS 100000000 /* a paced -t run sends what it owes up to this late */
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -130,10 +133,46 @@ struct gstate {
 	uint32_t pay_off;   /* UDP payload offset in the frame */
 	uint32_t src_hi, dst_hi; /* IPv6: sum of the fixed upper 96 bits */
 	int vary_addr, vary_len, mark, simple;
-	uint32_t max_len;
+	uint32_t max_len;   /* the longest template */
+	uint32_t longest;   /* the longest frame it can make */
 };
 
 static inline void advance(struct gstate *s);
+
+/*
+ * check_layout - the headers, the mark and every length the table can draw lie
+ * within the template (gen_frame patches and sums them without looking).
+ */
+static int check_layout(struct nmt_port *p, struct gstate *s, const struct nmt_gen *g)
+{
+	uint32_t tlen = g->tpl_len[0], least = s->pay_off, i;
+
+	if (g->l4_off < g->l3_off + (g->ipv6 ? 40 : 20) || s->pay_off > tlen)
+		return nmt_err(p, EINVAL, "the %u-byte template is shorter than its headers "
+			       "(IP at %d, UDP at %d)", tlen, g->l3_off, g->l4_off);
+	if (g->mark_off >= 0) {
+		if ((uint32_t)g->mark_off < s->pay_off)
+			return nmt_err(p, EINVAL, "the sequence mark (at %d) overlaps the headers "
+				       "(payload at %u)", g->mark_off, s->pay_off);
+		least = (uint32_t)g->mark_off + MARK_LEN;
+	}
+	if (g->len_n && !g->len_table)
+		return nmt_err(p, EINVAL, "%u frame lengths announced, no table", g->len_n);
+	s->longest = 0;
+	for (i = 0; i < (g->len_n ? g->len_n : 1); i++) {
+		uint32_t len = g->len_n ? g->len_table[i] : tlen;
+
+		if (len < least || len > tlen)
+			return nmt_err(p, EINVAL, "frame length %u is outside what the template allows "
+				       "(%u to %u bytes)", len, least, tlen);
+		if (len > s->longest)
+			s->longest = len;
+	}
+	if (g->src_ip0 > g->src_ip1 || g->dst_ip0 > g->dst_ip1 ||
+	    g->src_port0 > g->src_port1 || g->dst_port0 > g->dst_port1)
+		return nmt_err(p, EINVAL, "an address or port range ends before it starts");
+	return 0;
+}
 
 static int gstate_init(struct nmt_port *p, struct gstate *s, const struct nmt_gen *g)
 {
@@ -149,9 +188,13 @@ static int gstate_init(struct nmt_port *p, struct gstate *s, const struct nmt_ge
 	s->sport = g->src_port0;
 	s->dport = g->dst_port0;
 	s->max_len = 0;
-	for (uint32_t i = 0; i < g->ntpl; i++)
+	for (uint32_t i = 0; i < g->ntpl; i++) {
+		if (g->tpl_len[i] == 0)
+			return nmt_err(p, EINVAL, "frame %u of the %u to send is empty", i, g->ntpl);
 		if (g->tpl_len[i] > s->max_len)
 			s->max_len = g->tpl_len[i];
+	}
+	s->longest = s->max_len;
 	if (g->ntpl > 1 || g->l3_off < 0) {
 		s->simple = g->ntpl == 1;
 		return 0;
@@ -165,8 +208,8 @@ static int gstate_init(struct nmt_port *p, struct gstate *s, const struct nmt_ge
 	if (g->rand_src || g->rand_dst)
 		advance(s); /* random from the first packet on */
 	s->pay_off = (uint32_t)g->l4_off + 8;
-	if (s->pay_off > g->tpl_len[0])
-		return nmt_err(p, EINVAL, "template shorter than its headers");
+	if (check_layout(p, s, g) < 0)
+		return -1;
 	{
 		uint32_t plen = g->tpl_len[0] - s->pay_off, i;
 		const uint8_t *pay = g->tpl + g->tpl_off[0] + s->pay_off;
@@ -245,8 +288,21 @@ static inline uint32_t payload_sum(const struct gstate *s, uint32_t plen)
 }
 
 /*
- * gen_frame - make frame s->n in buf (which holds the template already
- * unless fresh). Returns its length. seq/ts go in the mark when there is one.
+ * tpl_fill - give a buffer the whole template (generated frames: one template,
+ * as long as the longest frame), so that gen_frame(fresh = 0) can make any
+ * frame in it. Frames from a file (ntpl > 1) are copied whole per packet.
+ */
+static inline void tpl_fill(const struct gstate *s, uint8_t *buf)
+{
+	if (s->g->ntpl == 1)
+		memcpy(buf, s->g->tpl + s->g->tpl_off[0], s->g->tpl_len[0]);
+}
+
+/*
+ * gen_frame - make frame s->n in buf. Unless fresh, buf holds the whole
+ * template already (tpl_fill) besides the fields made here; fresh: buf holds
+ * anything, this frame's bytes are copied. Returns its length. seq/ts go in
+ * the mark when there is one.
  */
 static uint32_t gen_frame(struct gstate *s, uint8_t *buf, int fresh, uint32_t seq,
 			  uint32_t flow, uint64_t ts)
@@ -313,6 +369,9 @@ static void dump_slot(struct nmt_dump *d, struct nmt_ring *r, uint32_t i)
 	struct nmt_dump_entry *e = &d->e[d->widx % NMT_DUMP_ENTRIES];
 	uint32_t n = sl->len < NMT_DUMP_BYTES ? sl->len : NMT_DUMP_BYTES;
 
+	if (n > r->nr_buf_size) /* a length the peer wrote: never read past the buffer */
+		n = r->nr_buf_size;
+
 	e->seq = 0; /* being written */
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	e->len = sl->len;
@@ -331,6 +390,47 @@ static void dump_range(struct nmt_dump *d, struct nmt_ring *r, uint32_t from, ui
 		dump_slot(d, r, from);
 }
 
+/* ---- pacing arithmetic ------------------------------------------------------ */
+
+/* a double as uint64_t, clamped: NaN and negatives are 0, >= 2^64 is UINT64_MAX */
+static inline uint64_t d2u64(double x)
+{
+	if (!(x > 0))
+		return 0;
+	if (x >= 18446744073709551616.0)
+		return UINT64_MAX;
+	return (uint64_t)x;
+}
+
+static inline uint64_t sat_add(uint64_t a, uint64_t b)
+{
+	return b > UINT64_MAX - a ? UINT64_MAX : a + b;
+}
+
+/* when packet k is due: start + k * ns_per, for any ns_per (even inf: k = 0 is due at 0) */
+static inline uint64_t due_at(uint64_t start, uint64_t k, double ns_per)
+{
+	return k == 0 ? start : sat_add(start, d2u64((double)k * ns_per));
+}
+
+/*
+ * owed - packets a paced run of duration_ns owes: those due in [0, duration),
+ * ceil(duration x rate), at least the one due at 0. The product is exact for
+ * whole rates and durations; a relative 1e-12 keeps a product a rounding step
+ * above a whole number from owing one more.
+ */
+static uint64_t owed(uint64_t duration_ns, double pps)
+{
+	double x = (double)duration_ns * pps / 1e9;
+	uint64_t n;
+
+	x -= x * 1e-12;
+	n = d2u64(x);
+	if ((double)n < x && n < UINT64_MAX)
+		n++;
+	return n ? n : 1;
+}
+
 /* ---- waiting ------------------------------------------------------------- */
 
 /*
@@ -341,27 +441,35 @@ static void dump_range(struct nmt_dump *d, struct nmt_ring *r, uint32_t from, ui
  */
 #define SLEEP_MIN_NS 300000
 #define SPIN_NS 200000
+#define SLEEP_MAX_NS 100000000 /* a long gap is slept in steps that look at cancel */
 
-static void sleep_until(uint64_t t)
+/* returns early (and says 1) when *cancel is set */
+static int sleep_until(uint64_t t, const volatile int *cancel)
 {
 	static __thread int slack_set;
-	uint64_t now = nmt_now_ns();
+	uint64_t now;
 
-	if (t > now + SLEEP_MIN_NS) {
-		struct timespec ts;
-		uint64_t d = t - now - SPIN_NS;
+	while ((now = nmt_now_ns()) < t) {
+		if (*cancel)
+			return 1;
+		if (t - now > SLEEP_MIN_NS) {
+			struct timespec ts;
+			uint64_t d = t - now - SPIN_NS;
 
-		if (!slack_set) {
-			prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0); /* this thread only */
-			slack_set = 1;
+			if (!slack_set) {
+				prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0); /* this thread only */
+				slack_set = 1;
+			}
+			if (d > SLEEP_MAX_NS)
+				d = SLEEP_MAX_NS;
+			ts.tv_sec = (time_t)(d / 1000000000u);
+			ts.tv_nsec = (long)(d % 1000000000u);
+			nanosleep(&ts, NULL);
+			continue;
 		}
-
-		ts.tv_sec = (time_t)(d / 1000000000u);
-		ts.tv_nsec = (long)(d % 1000000000u);
-		nanosleep(&ts, NULL);
-	}
-	while (nmt_now_ns() < t)
 		nmt_cpu_relax();
+	}
+	return *cancel != 0;
 }
 
 static void ring_bounds(int ring, uint32_t n, uint32_t *first, uint32_t *last)
@@ -393,13 +501,28 @@ static void account_slots(struct nmt_ring *r, uint32_t from, uint32_t to, uint64
 
 /* ---- tx / txseq -------------------------------------------------------------- */
 
-int nmt_gen_tx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct nmt_run *run)
+/* a frame of len bytes in slots of at most frag: can tx ring ri ever hold it? (-1: never) */
+static int never_fits(struct nmt_port *p, uint32_t ri, uint32_t len, uint32_t frag)
+{
+	struct nmt_ring *r = p->tx_rings[ri];
+	uint64_t need = ((uint64_t)len + frag - 1) / frag;
+
+	if (r->num_slots > 1 && need <= r->num_slots - 1)
+		return 0;
+	return nmt_err(p, EMSGSIZE, "%s: a %u-byte frame needs %llu slot%s of %u bytes, more than "
+		       "tx ring %u holds (%u slots, one always empty): send shorter frames, "
+		       "longer fragments (-M, -F) or ask for more slots (@conf:slots=N)",
+		       p->name, len, (unsigned long long)need, need == 1 ? "" : "s", frag, ri,
+		       r->num_slots);
+}
+
+static int gen_tx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct nmt_run *run)
 {
 	struct nmt_stats *st = &run->st;
 	struct gstate s;
 	uint32_t first, last, ri, burst = g->burst ? g->burst : 512;
 	uint32_t frag = g->frag_size ? g->frag_size : p->buf_size;
-	uint64_t queued = 0, idle_since = 0, start, end_at = 0, pk = 0, by = 0;
+	uint64_t queued = 0, idle_since = 0, start, end_at = 0, pk = 0, by = 0, all = 0;
 	double ns_per_pkt = g->pps > 0 ? 1e9 / g->pps : 0;
 	uint8_t *scratch = NULL;
 	uint32_t fixed_len;
@@ -413,8 +536,17 @@ int nmt_gen_tx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct nmt
 			       p->num_tx_rings);
 	if (frag > p->buf_size)
 		frag = p->buf_size;
-	if (gstate_init(p, &s, g) < 0)
+	if (frag == 0)
+		return nmt_err(p, EINVAL, "%s: buffers of 0 bytes carry nothing", p->name);
+	if (gstate_init(p, &s, g) < 0) {
+		gstate_free(&s);
 		return -1;
+	}
+	for (ri = first; ri < last; ri++)
+		if (never_fits(p, ri, s.longest, frag) < 0) {
+			gstate_free(&s);
+			return -1;
+		}
 	fixed_len = s.simple && g->ntpl == 1 && s.max_len <= frag ? s.max_len : 0;
 	if (s.max_len > frag) {
 		scratch = malloc(s.max_len);
@@ -422,6 +554,7 @@ int nmt_gen_tx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct nmt
 			gstate_free(&s);
 			return nmt_err(p, ENOMEM, "out of memory");
 		}
+		tpl_fill(&s, scratch); /* only gen_frame writes it from now on */
 	}
 	for (ri = first; ri < last; ri++) {
 		struct nmt_ring *r = p->tx_rings[ri];
@@ -436,8 +569,11 @@ int nmt_gen_tx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct nmt
 	}
 	start = nmt_now_ns();
 	st->t_start_ns = start;
-	if (g->duration_ns)
-		end_at = start + g->duration_ns;
+	if (g->duration_ns) {
+		end_at = sat_add(start, g->duration_ns);
+		if (ns_per_pkt > 0)
+			all = owed(g->duration_ns, g->pps);
+	}
 	while (!st->cancel && (g->count == 0 || queued < g->count)) {
 		uint32_t budget = burst;
 		uint64_t moved_pk = 0, moved_by = 0, now;
@@ -446,31 +582,33 @@ int nmt_gen_tx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct nmt
 			now = nmt_now_ns();
 		else
 			now = 0;
-		if (end_at && now >= end_at)
+		/* paced: the packets due before the end go, even a little late */
+		if (end_at && now >= end_at && (!all || queued >= all || now - end_at > LATE_NS))
 			break;
 		if (ns_per_pkt > 0) {
 			/* leave when the batch's last packet is due: batches of up to
 			 * 10 us of traffic keep system calls few and the spacing fine */
-			uint64_t due = start + (uint64_t)((double)queued * ns_per_pkt);
-			uint64_t go = start + (uint64_t)((double)(queued + min_batch - 1) * ns_per_pkt);
-			uint64_t allowed;
+			uint64_t last_k = queued + min_batch - 1, go, allowed;
 
-			if (go > now) {
-				if (end_at && due >= end_at)
+			if (all) {
+				if (queued >= all)
 					break;
-				sleep_until(go);
+				if (last_k >= all)
+					last_k = all - 1;
+			}
+			go = due_at(start, last_k, ns_per_pkt);
+			if (go > now) {
+				if (sleep_until(go, &st->cancel))
+					break;
 				now = nmt_now_ns();
 			}
 			nmt_hist_add(&run->gap, now - go);
-			allowed = (uint64_t)((double)(now - start) / ns_per_pkt) + 1;
-			if (end_at) { /* exactly rate x duration, not a batch more */
-				uint64_t all = (uint64_t)((double)g->duration_ns / ns_per_pkt + 0.5);
-
-				if (allowed > all)
-					allowed = all;
-				if (allowed <= queued)
-					break;
-			}
+			allowed = d2u64((double)(now - start) / ns_per_pkt);
+			allowed = allowed == UINT64_MAX ? allowed : allowed + 1;
+			if (allowed <= queued) /* now >= its due time, rounded the other way */
+				allowed = queued + 1;
+			if (all && allowed > all) /* exactly what is owed, not a batch more */
+				allowed = all;
 			if (allowed - queued < budget)
 				budget = (uint32_t)(allowed - queued);
 		}
@@ -525,10 +663,11 @@ int nmt_gen_tx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct nmt
 					ts = batch_ts;
 				}
 				if (!scratch) {
-					int fresh = (sl->flags & NMT_NS_BUF_CHANGED) != 0;
+					uint8_t *b = (uint8_t *)nmt_buf(r, sl->buf_idx);
 
-					len = gen_frame(&s, (uint8_t *)nmt_buf(r, sl->buf_idx), fresh,
-							seq, flow & 0xffff, ts);
+					if (sl->flags & NMT_NS_BUF_CHANGED)
+						tpl_fill(&s, b);
+					len = gen_frame(&s, b, 0, seq, flow & 0xffff, ts);
 					if (sl->len != len)
 						sl->len = (uint16_t)len;
 					if (sl->flags)
@@ -537,12 +676,17 @@ int nmt_gen_tx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct nmt
 					space--;
 				} else {
 					/* a frame in several slots: build it, then cut it up */
+					struct gstate before = s;
 					uint32_t need, off = 0;
 
-					len = gen_frame(&s, scratch, 1, seq, flow & 0xffff, ts);
+					len = gen_frame(&s, scratch, 0, seq, flow & 0xffff, ts);
 					need = (len + frag - 1) / frag;
+					if (need > r->num_slots - 1) { /* checked at start: cannot be */
+						rc = never_fits(p, ri, len, frag);
+						goto out;
+					}
 					if (need > space) {
-						s.n--; /* not sent now: make it again */
+						s = before; /* not sent now: the same frame next time */
 						break;
 					}
 					while (off < len) {
@@ -583,6 +727,8 @@ int nmt_gen_tx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct nmt
 			goto out;
 		}
 	}
+	if (rc == 0 && all && queued >= all)
+		sleep_until(end_at, &st->cancel); /* the last packet's interval runs to the end */
 out:
 	if (rc == 0) {
 		uint32_t before[NMT_MAX_RINGS];
@@ -599,7 +745,6 @@ out:
 	st->t_end_ns = nmt_now_ns();
 	free(scratch);
 	gstate_free(&s);
-	st->done = 1;
 	return rc;
 }
 
@@ -644,7 +789,7 @@ static void seq_check(struct nmt_seq_stats *q, struct flowseq *f, uint32_t seq)
 	}
 }
 
-int nmt_gen_rx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct nmt_run *run)
+static int gen_rx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct nmt_run *run)
 {
 	struct nmt_stats *st = &run->st;
 	uint32_t first, last, ri, burst = g->burst ? g->burst : 512;
@@ -703,7 +848,8 @@ int nmt_gen_rx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct nmt
 				struct nmt_slot *sl = nmt_slot(r, h);
 
 				by += sl->len;
-				if (flows && !in_frame && sl->len >= mark + MARK_LEN) {
+				if (flows && !in_frame && sl->len >= mark + MARK_LEN &&
+				    mark + MARK_LEN <= r->nr_buf_size) {
 					const uint8_t *b = (const uint8_t *)nmt_buf(r, sl->buf_idx) + mark;
 
 					if (get16(b + 14) == MARK_MAGIC)
@@ -755,13 +901,12 @@ out:
 	if (!last_pkt)
 		st->t_start_ns = st->t_end_ns = nmt_now_ns();
 	free(flows);
-	st->done = 1;
 	return rc;
 }
 
 /* ---- ping / pong -------------------------------------------------------------- */
 
-int nmt_gen_ping(struct nmt_port *p, const struct nmt_gen *g, struct nmt_run *run)
+static int gen_ping(struct nmt_port *p, const struct nmt_gen *g, struct nmt_run *run)
 {
 	struct nmt_stats *st = &run->st;
 	struct gstate s;
@@ -776,13 +921,23 @@ int nmt_gen_ping(struct nmt_port *p, const struct nmt_gen *g, struct nmt_run *ru
 		return nmt_err(p, EOPNOTSUPP, "%s: ping needs tx and rx rings", p->name);
 	if (g->mark_off < 0 || g->l3_off < 0)
 		return nmt_err(p, EINVAL, "ping needs generated frames with a mark");
-	if (gstate_init(p, &s, g) < 0)
+	if (gstate_init(p, &s, g) < 0) {
+		gstate_free(&s);
 		return -1;
+	}
 	tx = p->tx_rings[0];
+	if (s.longest > tx->nr_buf_size || tx->num_slots < 2) {
+		gstate_free(&s);
+		if (tx->num_slots < 2)
+			return never_fits(p, 0, s.longest, tx->nr_buf_size);
+		return nmt_err(p, EMSGSIZE, "%s: ping sends each request in one buffer: %u bytes "
+			       "do not fit in %u; use a shorter -l", p->name, s.longest,
+			       tx->nr_buf_size);
+	}
 	start = nmt_now_ns();
 	st->t_start_ns = start;
 	if (g->duration_ns)
-		end_at = start + g->duration_ns;
+		end_at = sat_add(start, g->duration_ns);
 	while (!st->cancel && (g->count == 0 || run->sent < g->count)) {
 		uint64_t now = nmt_now_ns(), deadline;
 		uint32_t n = 0, want;
@@ -790,12 +945,13 @@ int nmt_gen_ping(struct nmt_port *p, const struct nmt_gen *g, struct nmt_run *ru
 		if (end_at && now >= end_at)
 			break;
 		if (ns_per > 0) {
-			uint64_t due = start + (uint64_t)((double)run->sent * ns_per);
+			uint64_t due = due_at(start, run->sent, ns_per);
 
 			if (due > now) {
 				if (end_at && due >= end_at)
 					break;
-				sleep_until(due);
+				if (sleep_until(due, &st->cancel))
+					break;
 			}
 		}
 		want = burst;
@@ -847,6 +1003,7 @@ int nmt_gen_ping(struct nmt_port *p, const struct nmt_gen *g, struct nmt_run *ru
 						const uint8_t *b = (const uint8_t *)nmt_buf(rx, sl->buf_idx);
 
 						if (sl->len >= mark + MARK_LEN &&
+						    mark + MARK_LEN <= rx->nr_buf_size &&
 						    get16(b + mark + 14) == MARK_MAGIC) {
 							uint64_t ts = (uint64_t)get32(b + mark + 4) *
 									      1000000000u +
@@ -887,7 +1044,6 @@ int nmt_gen_ping(struct nmt_port *p, const struct nmt_gen *g, struct nmt_run *ru
 out:
 	st->t_end_ns = nmt_now_ns();
 	gstate_free(&s);
-	st->done = 1;
 	return rc;
 }
 
@@ -927,18 +1083,62 @@ static void make_reply(uint8_t *f, uint32_t len)
 	}
 }
 
-int nmt_gen_pong(struct nmt_port *p, const struct nmt_gen *g, struct nmt_run *run)
+/* slots of the complete frame at slot i of rx, 0 when the rest has not arrived */
+static uint32_t frame_slots(struct nmt_ring *rx, uint32_t i)
+{
+	uint32_t n = 1;
+
+	while (nmt_slot(rx, i)->flags & NMT_NS_MOREFRAG) {
+		i = nmt_ring_next(rx, i);
+		if (i == rx->tail)
+			return 0;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * pong_frame - the reply to the frame of n slots at rx->head, in tx's next n
+ * slots (1 when sent, 0 when tx had no room: dropped, as pkt-gen does).
+ */
+static int pong_frame(struct nmt_ring *rx, struct nmt_ring *tx, uint32_t n, uint64_t *bytes)
+{
+	uint32_t i = rx->head, o = tx->head, cap = rx->nr_buf_size < tx->nr_buf_size ?
+							   rx->nr_buf_size : tx->nr_buf_size;
+
+	if (nmt_ring_space(tx) < n)
+		return 0;
+	for (uint32_t k = 0; k < n; k++) {
+		struct nmt_slot *in = nmt_slot(rx, i), *out = nmt_slot(tx, o);
+		uint8_t *dst = (uint8_t *)nmt_buf(tx, out->buf_idx);
+		uint32_t len = in->len <= cap ? in->len : cap;
+
+		memcpy(dst, nmt_buf(rx, in->buf_idx), len);
+		if (k == 0)
+			make_reply(dst, len); /* the headers are in the first slot */
+		out->len = (uint16_t)len;
+		out->flags = k + 1 < n ? NMT_NS_MOREFRAG : 0;
+		*bytes += len;
+		i = nmt_ring_next(rx, i);
+		o = nmt_ring_next(tx, o);
+	}
+	tx->head = tx->cur = o;
+	return 1;
+}
+
+/* pong: every frame received goes back with MACs, addresses and ports swapped;
+ * the time runs from the first frame received to the last, as rx's */
+static int gen_pong(struct nmt_port *p, const struct nmt_gen *g, struct nmt_run *run)
 {
 	struct nmt_stats *st = &run->st;
-	uint64_t idle_since = 0, start = nmt_now_ns();
+	uint64_t idle_since = 0, start = nmt_now_ns(), seen = 0, bytes = 0;
 	int rc = 0;
 
 	if (!p->num_tx_rings || !p->num_rx_rings)
 		return nmt_err(p, EOPNOTSUPP, "%s: pong needs tx and rx rings", p->name);
-	st->t_start_ns = start;
 	while (!st->cancel && (g->count == 0 || st->pkts < g->count)) {
 		struct nmt_ring *tx = p->tx_rings[0];
-		uint32_t got = 0, ri;
+		uint32_t got = 0, sent = 0, ri;
 
 		for (ri = 0; ri < p->num_rx_rings; ri++) {
 			struct nmt_ring *rx = p->rx_rings[ri];
@@ -948,41 +1148,43 @@ int nmt_gen_pong(struct nmt_port *p, const struct nmt_gen *g, struct nmt_run *ru
 				goto out;
 			}
 			while (!nmt_ring_empty(rx)) {
-				struct nmt_slot *in = nmt_slot(rx, rx->head);
+				uint32_t n = frame_slots(rx, rx->head);
 
-				if (!(in->flags & NMT_NS_MOREFRAG)) {
-					if (nmt_ring_space(tx) == 0)
+				if (n == 0) {
+					if (nmt_ring_space(rx) < rx->num_slots - 1)
+						break; /* the rest is on its way */
+					/* a frame longer than the ring: it can never be whole */
+					n = nmt_ring_space(rx);
+					st->drops++;
+				} else {
+					got++;
+					if (nmt_ring_space(tx) < n)
 						nmt_txsync(p, 0);
-					if (nmt_ring_space(tx) == 0) {
-						st->drops++; /* tx full: drop, as pkt-gen does */
-					} else {
-						struct nmt_slot *out = nmt_slot(tx, tx->head);
-						uint8_t *dst = (uint8_t *)nmt_buf(tx, out->buf_idx);
-						uint32_t len = in->len <= tx->nr_buf_size ?
-								       in->len : tx->nr_buf_size;
-
-						memcpy(dst, nmt_buf(rx, in->buf_idx), len);
-						make_reply(dst, len);
-						out->len = (uint16_t)len;
-						out->flags = 0;
-						tx->head = tx->cur = nmt_ring_next(tx, tx->head);
+					if (pong_frame(rx, tx, n, &bytes)) {
 						st->pkts++;
-						st->bytes += len;
-						got++;
+						sent++;
+					} else {
+						st->drops++; /* tx full: drop, as pkt-gen does */
 					}
 				}
-				rx->head = rx->cur = nmt_ring_next(rx, rx->head);
+				rx->head = rx->cur = nmt_ring_add(rx, rx->head, n);
 				if (g->count && st->pkts >= g->count)
 					break;
 			}
 		}
 		if (got) {
-			if (nmt_txsync(p, 0) < 0) {
+			uint64_t now = nmt_now_ns();
+
+			if (sent && nmt_txsync(p, 0) < 0) {
 				rc = -1;
 				break;
 			}
+			if (!seen)
+				st->t_start_ns = now;
+			seen += got;
+			st->t_end_ns = now;
+			st->bytes = bytes;
 			st->events++;
-			st->t_end_ns = nmt_now_ns();
 			idle_since = 0;
 		} else {
 			if (g->duration_ns && nmt_now_ns() - start >= g->duration_ns)
@@ -998,6 +1200,40 @@ out:
 		nmt_port_flush(p, 1000);
 	for (uint32_t ri = 0; ri < p->num_rx_rings; ri++)
 		nmt_rxsync(p, ri);
-	st->done = 1;
+	if (!seen)
+		st->t_start_ns = st->t_end_ns = nmt_now_ns();
+	st->bytes = bytes;
+	return rc;
+}
+
+int nmt_gen_tx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct nmt_run *run)
+{
+	int rc = gen_tx(p, ring, g, run);
+
+	run->st.done = 1; /* also when it could not start */
+	return rc;
+}
+
+int nmt_gen_rx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct nmt_run *run)
+{
+	int rc = gen_rx(p, ring, g, run);
+
+	run->st.done = 1; /* also when it could not start */
+	return rc;
+}
+
+int nmt_gen_ping(struct nmt_port *p, const struct nmt_gen *g, struct nmt_run *run)
+{
+	int rc = gen_ping(p, g, run);
+
+	run->st.done = 1; /* also when it could not start */
+	return rc;
+}
+
+int nmt_gen_pong(struct nmt_port *p, const struct nmt_gen *g, struct nmt_run *run)
+{
+	int rc = gen_pong(p, g, run);
+
+	run->st.done = 1; /* also when it could not start */
 	return rc;
 }

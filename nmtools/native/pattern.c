@@ -147,9 +147,11 @@ int nmt_run_pattern_tx(struct nmt_port *p, uint64_t count, uint64_t seed, uint32
 			uint32_t len = pattern_len(&pt, k);
 			uint32_t nfrag = (len + r->nr_buf_size - 1) / r->nr_buf_size, off = 0;
 
-			if (nfrag >= r->num_slots)
+			if (nfrag >= r->num_slots) {
+				st->done = 1;
 				return nmt_err(p, EMSGSIZE, "%s: a %u-byte frame needs more slots "
 							    "than the ring has", p->name, len);
+			}
 			uint32_t used = h >= r->head ? h - r->head : h + r->num_slots - r->head;
 
 			if (nmt_ring_space(r) < used + nfrag)
@@ -232,8 +234,12 @@ int nmt_run_pattern_rx(struct nmt_port *p, uint64_t count, uint64_t seed, uint32
 			while (!nmt_ring_empty(r)) {
 				struct nmt_slot *s = nmt_slot(r, r->head);
 
-				if (flen + s->len <= sizeof(frame))
+				/* a length past its buffer (a peer's bogus one) is not read: the
+				 * frame then fails its check */
+				if (flen + s->len <= sizeof(frame) && s->len <= r->nr_buf_size)
 					memcpy(frame + flen, nmt_buf(r, s->buf_idx), s->len);
+				else if (flen + s->len <= sizeof(frame))
+					memset(frame + flen, 0, s->len);
 				flen += s->len;
 				r->head = r->cur = nmt_ring_next(r, r->head);
 				if (s->flags & NMT_NS_MOREFRAG)
