@@ -56,11 +56,6 @@ def test_a_run_too_short_for_its_rate_claims_no_gap_error(nm):
         assert "gap error" not in r.stdout
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="gen.c: with -t shorter than one interval the packet due at t=0 is not sent "
-    "(being fixed in gen.c by another engineer)",
-)
 def test_the_packet_due_at_the_start_goes(nm):
     r = nm.run("pkt-gen", "tx", "-i", "null", "-t", "0.3", "-R", "1pps", "--json")
     assert r.returncode == 0, r.stderr

@@ -47,12 +47,6 @@ def test_auto_still_falls_back_to_af_packet_for_latency(netns, nm):
     holder.kill()
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="gen.c: pong's t_start_ns is its loop's start, not its first packet (being "
-    "changed in gen.c by another engineer; run.py already takes the times of the workers "
-    "that moved packets)",
-)
 def test_pong_time_runs_from_its_first_packet(netns, nm):
     na, nb = netns.veth()
     pong = nm.start("pkt-gen", "pong", "-i", "netmap:nmb", "-w", "0", "-n", "100", "--json", ns=nb)
