@@ -266,6 +266,12 @@ struct nmt_if_queues {
 	int is_veth; /* veth records rx queues differently (see packet.c) */
 };
 void nmt_if_queues(struct nmt_port *p, const char *ifname, struct nmt_if_queues *q);
+/* an interface that went away under an open port (packet.c): the one message
+ * (ENXIO), whether p->ifname still names p->ifindex, and the same after waiting
+ * up to ms for an interface that went down to go (as `ip link del` does) */
+int nmt_err_gone(struct nmt_port *p);
+int nmt_if_gone(const struct nmt_port *p);
+int nmt_if_gone_wait(const struct nmt_port *p, int ms);
 size_t nmt_detail_add(struct nmt_port *p, size_t o, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 uint64_t nmt_now_ns(void);
