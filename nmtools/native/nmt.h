@@ -195,6 +195,10 @@ struct nmt_port {
 	struct nmt_ring *rx_rings[NMT_MAX_RINGS];
 	short poll_rx;            /* poll() events that mean "rx may be ready" on fd */
 	short poll_tx;            /* ... "tx may have room" */
+	/* (k) frames of tx ring i the kernel took from the port and dropped instead of
+	 * sending (no carrier, the peer's backlog full): counted as sent by hwcur, not
+	 * carried. Written by the thread that owns the ring. */
+	uint64_t tx_dropped[NMT_MAX_RINGS];
 	struct nmt_kring txk[NMT_MAX_RINGS]; /* backend state of private rings */
 	struct nmt_kring rxk[NMT_MAX_RINGS];
 	char errmsg[NMT_ERRLEN];

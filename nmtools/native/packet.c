@@ -379,12 +379,24 @@ static int bad_slot(struct nmt_port *p, struct nmt_ring *r, uint32_t c)
  * next txsync, or a wait for POLLOUT, retries); a frame the kernel refuses
  * is dropped with an error, or it would block the ring for good.
  */
+/* does the interface lack a carrier (up, but not running)? */
+static int no_carrier(struct nmt_port *p, struct pkt_priv *pv)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, p->ifname, strnlen(p->ifname, IFNAMSIZ - 1));
+	if (ioctl(pv->sock, SIOCGIFFLAGS, &ifr) < 0)
+		return 0;
+	return (ifr.ifr_flags & IFF_UP) && !(ifr.ifr_flags & IFF_RUNNING);
+}
+
 static int pkt_txsync(struct nmt_port *p, unsigned ri)
 {
 	struct pkt_priv *pv = p->priv;
 	struct nmt_ring *r;
-	uint32_t head, cur;
-	int rc = 0;
+	uint32_t head, cur, batch = PKT_BATCH;
+	int rc = 0, carrier = -1;
 
 	if (ri >= p->num_tx_rings)
 		return nmt_err(p, EINVAL, "%s: no tx ring %u (the port has %u)", p->ifname, ri,
@@ -399,7 +411,7 @@ static int pkt_txsync(struct nmt_port *p, unsigned ri)
 		int64_t bad = -1;
 		int n;
 
-		while (c != head && nmsg < PKT_BATCH) {
+		while (c != head && nmsg < batch) {
 			struct msghdr *mh = &pv->msgs[nmsg].msg_hdr;
 
 			if (!tx_frame(p, r, c, head, &k, &bad) || bad >= 0)
@@ -431,8 +443,24 @@ static int pkt_txsync(struct nmt_port *p, unsigned ri)
 			int e = errno, per_frame;
 			uint32_t bytes = 0;
 
+			if (e == ENOBUFS && carrier < 0)
+				carrier = !no_carrier(p, pv);
+			if (e == ENOBUFS && !carrier) {
+				/*
+				 * The device took the first frame and dropped it: no carrier
+				 * (on veth: the peer is down). Retrying would send it into the
+				 * void forever at 0 pps; it is the kernel's (counted in the
+				 * interface's tx_dropped) and counted here. The others follow,
+				 * one a call, so each is the kernel's to send or drop.
+				 */
+				p->tx_dropped[ri]++;
+				cur = nmt_ring_add(r, cur, pv->msg_slots[0]);
+				batch = 1;
+				continue;
+			}
 			if (e == EAGAIN || e == ENOBUFS)
-				break; /* full: the rest stays pending */
+				break; /* full (ENOBUFS on veth: the peer's backlog): the rest
+					* stays pending, and the dropped frame is sent again */
 			for (i = 0; i < pv->msgs[0].msg_hdr.msg_iovlen; i++)
 				bytes += (uint32_t)pv->msgs[0].msg_hdr.msg_iov[i].iov_len;
 			rc = tx_error(p, e, bytes, &per_frame);

@@ -441,8 +441,17 @@ static int xdp_kick(struct nmt_port *p, struct xdp_priv *pv, unsigned ri)
 		case EINTR:
 			tries++;
 			break;
+		case EBUSY:
+			if (pv->zc)
+				return 0; /* the driver has it */
+			/* copy mode: the device dropped one frame (no carrier, a full
+			 * backlog: NET_XMIT_DROP) and the kernel completed it unsent and
+			 * stopped; it is counted, and this is progress, not a try */
+			p->tx_dropped[ri]++;
+			tries++;
+			xdp_reap(p, pv, ri);
+			break;
 		case EAGAIN: /* budget used up, or completion ring / device queue full */
-		case EBUSY:  /* a frame was dropped by the device (it is completed) */
 		case ENOBUFS:
 			if (pv->zc)
 				return 0; /* the driver has it */
