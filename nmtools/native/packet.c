@@ -651,6 +651,7 @@ int nmt_packet_open(struct nmt_port *p, const struct nmt_open_req *req)
 	if (!pv)
 		return nmt_err(p, ENOMEM, "%s: out of memory", ifname);
 	pv->sock = -1; /* until the socket moves from p->fd into the epoll set */
+	memset(p->tx_dropped, 0, sizeof(p->tx_dropped)); /* a handle may be opened again */
 	p->priv = pv;
 	p->ops = &pkt_ops; /* from here on a failed open is cleaned up by pkt_close */
 

@@ -1271,6 +1271,7 @@ static int xdp_prepare(struct nmt_port *p, const struct nmt_open_req *req)
 		pv->q[i].fd = -1;
 	p->priv = pv;
 	p->ops = &xdp_ops; /* from here on a failed open is cleaned up by xdp_close */
+	memset(p->tx_dropped, 0, sizeof(p->tx_dropped)); /* a handle may be opened again */
 	pv->has_tx = has_tx;
 	pv->has_rx = has_rx;
 	pv->mode = req->mode;
