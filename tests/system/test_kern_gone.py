@@ -50,12 +50,13 @@ def errors(err: str) -> list[str]:
     return [x for x in err.splitlines() if x.startswith("nm:") or "Traceback" in x]
 
 
-def delete_while_running(netns, nm, na: str, args: list[str]) -> tuple[int, str, str]:
+def delete_while_running(netns, nm, na: str, args: list[str], *how: str) -> tuple[int, str, str]:
+    """Run pkt-gen on nma, then `ip link <how>` (default: del nma) under it."""
     p = nm.start("pkt-gen", *args, "-i", "netmap:nma", "-w", "0", ns=na)
     head = started(p)
     time.sleep(0.5)  # the workers are in their loops
     assert p.poll() is None, "".join(head) + (p.stderr.read() if p.stderr else "")
-    netns.sh(na, "ip", "link", "del", "nma")
+    netns.sh(na, "ip", "link", *(how or ("del", "nma")))
     t_del = time.monotonic()
     out, err = finish(p, t_del, head)
     return p.returncode, out, err
@@ -93,6 +94,15 @@ def test_deleted_interface_ends_the_run(netns, nm, function, admode, threads, re
         lines = errors(err)
         assert len(lines) == 1 and lines[0].startswith(f"nm: {GONE} ("), err
         assert "is down" not in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("function, admode", [("rx", "xdp"), ("rx", "packet"), ("tx", "xdp")])
+def test_interface_moved_to_another_namespace_is_gone_too(netns, nm, function, admode):
+    na, nb = netns.veth()
+    rc, _, err = delete_while_running(netns, nm, na, [function, "--admode", admode],
+                                      "set", "nma", "netns", nb)  # fmt: skip
+    assert rc == 1 and errors(err)[0].startswith(f"nm: {GONE} ("), err
+    assert len(errors(err)) == 1
 
 
 def test_down_is_not_gone(netns, nm):
