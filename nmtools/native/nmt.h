@@ -195,6 +195,10 @@ struct nmt_port {
 	struct nmt_ring *rx_rings[NMT_MAX_RINGS];
 	short poll_rx;            /* poll() events that mean "rx may be ready" on fd */
 	short poll_tx;            /* ... "tx may have room" */
+	/* (k) frames of tx ring i the kernel took from the port and dropped instead of
+	 * sending (no carrier, the peer's backlog full): counted as sent by hwcur, not
+	 * carried. Written by the thread that owns the ring. */
+	uint64_t tx_dropped[NMT_MAX_RINGS];
 	struct nmt_kring txk[NMT_MAX_RINGS]; /* backend state of private rings */
 	struct nmt_kring rxk[NMT_MAX_RINGS];
 	char errmsg[NMT_ERRLEN];
@@ -266,6 +270,12 @@ struct nmt_if_queues {
 	int is_veth; /* veth records rx queues differently (see packet.c) */
 };
 void nmt_if_queues(struct nmt_port *p, const char *ifname, struct nmt_if_queues *q);
+/* an interface that went away under an open port (packet.c): the one message
+ * (ENXIO), whether p->ifname still names p->ifindex, and the same after waiting
+ * up to ms for an interface that went down to go (as `ip link del` does) */
+int nmt_err_gone(struct nmt_port *p);
+int nmt_if_gone(const struct nmt_port *p);
+int nmt_if_gone_wait(const struct nmt_port *p, int ms);
 size_t nmt_detail_add(struct nmt_port *p, size_t o, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 uint64_t nmt_now_ns(void);

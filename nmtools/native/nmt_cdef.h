@@ -65,6 +65,7 @@ struct nmt_port {
 	char detail[128];
 	struct nmt_ring *tx_rings[];
 	struct nmt_ring *rx_rings[];
+	uint64_t tx_dropped[];
 	char errmsg[];
 	...;
 };

@@ -55,6 +55,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -77,6 +78,7 @@
 #define PKT_FRAME_SIZE 2048       /* nominal rx frame size (V3 frames vary) */
 #define PKT_RETIRE_MS 1           /* a partly filled block is handed over after this */
 #define PKT_BATCH 1024            /* messages per sendmmsg (UIO_MAXIOV) */
+#define PKT_GONE_CHECK_NS 20000000 /* a sleeper asks whether the interface is still there */
 
 struct pkt_priv {
 	/* rx: the TPACKET_V3 ring */
@@ -90,6 +92,10 @@ struct pkt_priv {
 	struct mmsghdr *msgs;
 	struct iovec *iov;
 	uint32_t *msg_slots;       /* slots of each message */
+	/* waiting: p->fd is an epoll set holding the socket (see pkt_arm) */
+	int sock;                  /* the AF_PACKET socket */
+	uint32_t ep_events;        /* the socket's current epoll interest */
+	uint64_t next_check;       /* when pkt_arm next asks whether the interface is gone */
 };
 
 static struct tpacket_block_desc *pkt_block(struct pkt_priv *pv, uint32_t b)
@@ -254,17 +260,67 @@ static int pkt_rxsync(struct nmt_port *p, unsigned ri)
 	return 0;
 }
 
+/*
+ * The interface can go away under an open port (`ip link del`, or moved to
+ * another network namespace): the kernel unbinds the socket and nothing
+ * arrives any more, so waits must notice it themselves. `ip link del` first
+ * takes the interface down, then unlists it: a send that failed with
+ * ENETDOWN waits a moment to tell "down" from "going away".
+ */
+#define GONE_SETTLE_MS 250
+
+int nmt_err_gone(struct nmt_port *p)
+{
+	return nmt_err(p, ENXIO, "%s: the interface has gone away (deleted, or moved to another "
+		       "network namespace, while in use)", p->ifname);
+}
+
+int nmt_if_gone(const struct nmt_port *p)
+{
+	unsigned idx = if_nametoindex(p->ifname);
+
+	if (idx == 0)
+		return errno == ENODEV || errno == ENXIO;
+	return (int)idx != p->ifindex; /* another interface took the name */
+}
+
+int nmt_if_gone_wait(const struct nmt_port *p, int ms)
+{
+	uint64_t end = nmt_now_ns() + (uint64_t)ms * 1000000;
+
+	for (;;) {
+		if (nmt_if_gone(p))
+			return 1;
+		if (nmt_now_ns() >= end)
+			return 0;
+		usleep(5000);
+	}
+}
+
+/* has the kernel unbound the socket (the interface was unregistered)? */
+static int pkt_unbound(struct nmt_port *p, struct pkt_priv *pv)
+{
+	struct sockaddr_ll sll;
+	socklen_t sl = sizeof(sll);
+
+	if (getsockname(pv->sock, (struct sockaddr *)&sll, &sl) < 0)
+		return 0;
+	return sll.sll_ifindex != p->ifindex;
+}
+
 /* one-line message for a send error; per_frame tells whether it is the frame's fault */
 static int tx_error(struct nmt_port *p, int e, uint32_t len, int *per_frame)
 {
 	*per_frame = 0;
 	switch (e) {
 	case ENETDOWN:
+		if (pkt_unbound(p, p->priv) || nmt_if_gone_wait(p, GONE_SETTLE_MS))
+			return nmt_err_gone(p);
 		return nmt_err(p, e, "%s: interface is down (bring it up: ip link set %s up)",
 			       p->ifname, p->ifname);
 	case ENXIO:
 	case ENODEV:
-		return nmt_err(p, e, "%s: interface has gone away", p->ifname);
+		return nmt_err_gone(p);
 	case EMSGSIZE:
 		*per_frame = 1;
 		return nmt_err(p, e, "%s: frame of %u bytes dropped: longer than the MTU (%d) "
@@ -323,12 +379,24 @@ static int bad_slot(struct nmt_port *p, struct nmt_ring *r, uint32_t c)
  * next txsync, or a wait for POLLOUT, retries); a frame the kernel refuses
  * is dropped with an error, or it would block the ring for good.
  */
+/* does the interface lack a carrier (up, but not running)? */
+static int no_carrier(struct nmt_port *p, struct pkt_priv *pv)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, p->ifname, strnlen(p->ifname, IFNAMSIZ - 1));
+	if (ioctl(pv->sock, SIOCGIFFLAGS, &ifr) < 0)
+		return 0;
+	return (ifr.ifr_flags & IFF_UP) && !(ifr.ifr_flags & IFF_RUNNING);
+}
+
 static int pkt_txsync(struct nmt_port *p, unsigned ri)
 {
 	struct pkt_priv *pv = p->priv;
 	struct nmt_ring *r;
-	uint32_t head, cur;
-	int rc = 0;
+	uint32_t head, cur, batch = PKT_BATCH;
+	int rc = 0, carrier = -1;
 
 	if (ri >= p->num_tx_rings)
 		return nmt_err(p, EINVAL, "%s: no tx ring %u (the port has %u)", p->ifname, ri,
@@ -343,7 +411,7 @@ static int pkt_txsync(struct nmt_port *p, unsigned ri)
 		int64_t bad = -1;
 		int n;
 
-		while (c != head && nmsg < PKT_BATCH) {
+		while (c != head && nmsg < batch) {
 			struct msghdr *mh = &pv->msgs[nmsg].msg_hdr;
 
 			if (!tx_frame(p, r, c, head, &k, &bad) || bad >= 0)
@@ -369,14 +437,30 @@ static int pkt_txsync(struct nmt_port *p, unsigned ri)
 			break; /* or the user has not finished the frame */
 		}
 		do {
-			n = sendmmsg(p->fd, pv->msgs, nmsg, MSG_DONTWAIT);
+			n = sendmmsg(pv->sock, pv->msgs, nmsg, MSG_DONTWAIT);
 		} while (n < 0 && errno == EINTR);
 		if (n < 0) {
 			int e = errno, per_frame;
 			uint32_t bytes = 0;
 
+			if (e == ENOBUFS && carrier < 0)
+				carrier = !no_carrier(p, pv);
+			if (e == ENOBUFS && !carrier) {
+				/*
+				 * The device took the first frame and dropped it: no carrier
+				 * (on veth: the peer is down). Retrying would send it into the
+				 * void forever at 0 pps; it is the kernel's (counted in the
+				 * interface's tx_dropped) and counted here. The others follow,
+				 * one a call, so each is the kernel's to send or drop.
+				 */
+				p->tx_dropped[ri]++;
+				cur = nmt_ring_add(r, cur, pv->msg_slots[0]);
+				batch = 1;
+				continue;
+			}
 			if (e == EAGAIN || e == ENOBUFS)
-				break; /* full: the rest stays pending */
+				break; /* full (ENOBUFS on veth: the peer's backlog): the rest
+					* stays pending, and the dropped frame is sent again */
 			for (i = 0; i < pv->msgs[0].msg_hdr.msg_iovlen; i++)
 				bytes += (uint32_t)pv->msgs[0].msg_hdr.msg_iov[i].iov_len;
 			rc = tx_error(p, e, bytes, &per_frame);
@@ -414,14 +498,21 @@ static int pkt_rx_ready(struct nmt_port *p)
 
 /*
  * arm - ready now, or about to sleep on the socket. A pending socket error
- * (the kernel reports ENETDOWN when the interface goes down) would make
- * poll() return POLLERR at once: collect it here. It is an error only when
- * frames wait to be sent; a receiver just waits for the link to come back.
+ * (the kernel reports ENETDOWN when the interface goes down) is collected
+ * here: it is an error only when frames wait to be sent; a receiver just
+ * waits for the link to come back, unless the interface is gone (the kernel
+ * unbound the socket: checked every PKT_GONE_CHECK_NS of sleeping).
+ * p->fd is an epoll set holding the socket, so that such an error makes the
+ * wait return (and the next arm collect it) instead of failing it with
+ * POLLERR; its interest is only what the caller waits for.
  */
 static int pkt_arm(struct nmt_port *p, int ring, int events)
 {
+	struct pkt_priv *pv = p->priv;
 	int pending, soerr = 0;
 	socklen_t sl = sizeof(soerr);
+	uint32_t ev;
+	uint64_t now;
 
 	if ((events & NMT_WAIT_RX) && pkt_rx_ready(p))
 		return 1;
@@ -429,11 +520,25 @@ static int pkt_arm(struct nmt_port *p, int ring, int events)
 	pending = (events & NMT_WAIT_TX) && p->num_tx_rings && pkt_tx_pending(p, 0);
 	if ((events & NMT_WAIT_TX) && p->num_tx_rings && !pending)
 		return 1;
-	if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr) {
+	if (getsockopt(pv->sock, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr) {
 		int per_frame;
 
 		if (soerr != ENETDOWN || pending)
 			return tx_error(p, soerr, 0, &per_frame);
+	}
+	now = nmt_now_ns();
+	if (now >= pv->next_check) {
+		pv->next_check = now + PKT_GONE_CHECK_NS;
+		if (pkt_unbound(p, pv))
+			return nmt_err_gone(p);
+	}
+	ev = ((events & NMT_WAIT_RX) && p->num_rx_rings ? EPOLLIN : 0) | (pending ? EPOLLOUT : 0);
+	if (ev != pv->ep_events) {
+		struct epoll_event e = { .events = ev };
+
+		if (epoll_ctl(p->fd, EPOLL_CTL_MOD, pv->sock, &e) < 0)
+			return nmt_err(p, errno, "%s: epoll_ctl: %s", p->ifname, strerror(errno));
+		pv->ep_events = ev;
 	}
 	return 0;
 }
@@ -449,6 +554,8 @@ static void pkt_close(struct nmt_port *p)
 	free(pv->msgs);
 	free(pv->iov);
 	free(pv->msg_slots);
+	if (pv->sock >= 0)
+		close(pv->sock);
 	free(pv);
 	p->priv = NULL;
 }
@@ -543,6 +650,8 @@ int nmt_packet_open(struct nmt_port *p, const struct nmt_open_req *req)
 	pv = calloc(1, sizeof(*pv));
 	if (!pv)
 		return nmt_err(p, ENOMEM, "%s: out of memory", ifname);
+	pv->sock = -1; /* until the socket moves from p->fd into the epoll set */
+	memset(p->tx_dropped, 0, sizeof(p->tx_dropped)); /* a handle may be opened again */
 	p->priv = pv;
 	p->ops = &pkt_ops; /* from here on a failed open is cleaned up by pkt_close */
 
@@ -611,11 +720,27 @@ int nmt_packet_open(struct nmt_port *p, const struct nmt_open_req *req)
 			return nmt_err(p, ENOMEM, "%s: out of memory", ifname);
 	}
 
+	{
+		struct epoll_event e = { .events = 0 };
+		int ep = epoll_create1(EPOLL_CLOEXEC);
+
+		if (ep < 0)
+			return nmt_err(p, errno, "%s: epoll_create1: %s", ifname, strerror(errno));
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, p->fd, &e) < 0) {
+			int e2 = errno;
+
+			close(ep);
+			return nmt_err(p, e2, "%s: epoll_ctl: %s", ifname, strerror(e2));
+		}
+		pv->sock = p->fd;
+		p->fd = ep;
+	}
+
 	p->backend = "packet";
 	snprintf(p->mem_id, sizeof(p->mem_id), "packet:%s:%d:%p", ifname, (int)getpid(),
 		 (void *)p->region);
-	p->poll_rx = POLLIN;
-	p->poll_tx = POLLOUT;
+	p->poll_rx = POLLIN; /* on the epoll set */
+	p->poll_tx = POLLIN;
 	o = 0;
 	if (has_rx)
 		o = nmt_detail_add(p, o, "TPACKET_V3 rx ring %ux%uKiB", pv->blk_nr, pv->blk_size >> 10);

@@ -151,6 +151,8 @@
 #define XDP_SMALL_RING 64  /* fill ring of a tx-only port, completion ring of an rx-only one */
 #define NO_OWNER 0xffffffffu
 #define OWNER_SLOT_BITS 17 /* owner = ring << 17 | slot */
+#define GONE_CHECK_NS 20000000 /* a sleeper asks every 20 ms whether the interface is there */
+#define GONE_SETTLE_MS 250   /* ENETDOWN on send: time for `ip link del` to unlist it */
 
 /* one mapped XSK ring; for the rings we produce (tx, fill) prod is ours and
  * cons is a cached copy of the kernel's, for the others the reverse */
@@ -172,6 +174,8 @@ struct xq {
 	uint32_t *post_slot;    /* tx: the slot of each descriptor, by ring index */
 	uint8_t *cdone;         /* tx: completed slots at or past done */
 	uint32_t fill0, nfill;  /* rx: fill chunks are buffers [fill0, fill0 + nfill) */
+	uint64_t next_check;    /* when a sleeper next asks whether the socket was unbound */
+	int gone;               /* it was: the interface went away */
 };
 
 /* a group's buffer arena, one UMEM; freed with the last port using it */
@@ -374,16 +378,37 @@ static void xdp_reap(struct nmt_port *p, struct xdp_priv *pv, unsigned ri)
 	}
 }
 
-static int tx_error(struct nmt_port *p, int e)
+/*
+ * xq_gone - has the kernel unbound this socket? When the interface is
+ * unregistered (deleted, or moved to another namespace) the kernel unbinds
+ * every socket on it and sets ENETDOWN on them (only then: a socket on a down
+ * interface stays bound); nothing else will tell, as poll() on an unbound
+ * socket never returns. Per queue, so that the thread owning it asks alone.
+ */
+static int xq_gone(struct xq *q)
+{
+	int soerr = 0;
+	socklen_t sl = sizeof(soerr);
+
+	if (!q->gone && q->fd >= 0 &&
+	    getsockopt(q->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr)
+		q->gone = 1;
+	return q->gone;
+}
+
+static int tx_error(struct nmt_port *p, struct xq *q, int e)
 {
 	switch (e) {
 	case ENETDOWN:
+		/* `ip link del` takes the interface down before it unlists it */
+		if (xq_gone(q) || nmt_if_gone_wait(p, GONE_SETTLE_MS))
+			return nmt_err_gone(p);
 		return nmt_err(p, e, "%s: interface is down (bring it up: ip link set %s up)",
 			       p->ifname, p->ifname);
 	case ENXIO:
 	case ENODEV:
-		return nmt_err(p, e, "%s: interface has gone away (the AF_XDP socket was "
-			       "unbound)", p->ifname);
+		q->gone = 1;
+		return nmt_err_gone(p);
 	default:
 		return nmt_err(p, e, "%s: AF_XDP send failed: %s", p->ifname, strerror(e));
 	}
@@ -416,15 +441,24 @@ static int xdp_kick(struct nmt_port *p, struct xdp_priv *pv, unsigned ri)
 		case EINTR:
 			tries++;
 			break;
+		case EBUSY:
+			if (pv->zc)
+				return 0; /* the driver has it */
+			/* copy mode: the device dropped one frame (no carrier, a full
+			 * backlog: NET_XMIT_DROP) and the kernel completed it unsent and
+			 * stopped; it is counted, and this is progress, not a try */
+			p->tx_dropped[ri]++;
+			tries++;
+			xdp_reap(p, pv, ri);
+			break;
 		case EAGAIN: /* budget used up, or completion ring / device queue full */
-		case EBUSY:  /* a frame was dropped by the device (it is completed) */
 		case ENOBUFS:
 			if (pv->zc)
 				return 0; /* the driver has it */
 			xdp_reap(p, pv, ri);
 			break;
 		default:
-			return tx_error(p, errno);
+			return tx_error(p, q, errno);
 		}
 	}
 	return 0;
@@ -658,6 +692,17 @@ static int xdp_arm(struct nmt_port *p, int ring, int events)
 		}
 		if (p->num_tx_rings)
 			ev |= EPOLLOUT;
+	}
+	/* about to sleep: is the interface still there? (one ring: its own socket) */
+	{
+		struct xq *q = &pv->q[ring < 0 || (unsigned)ring >= pv->nq ? 0 : ring];
+		uint64_t now = nmt_now_ns();
+
+		if (now >= q->next_check) {
+			q->next_check = now + GONE_CHECK_NS;
+			if (xq_gone(q))
+				return nmt_err_gone(p);
+		}
 	}
 	if (ring >= 0)
 		return 0;
@@ -1226,6 +1271,7 @@ static int xdp_prepare(struct nmt_port *p, const struct nmt_open_req *req)
 		pv->q[i].fd = -1;
 	p->priv = pv;
 	p->ops = &xdp_ops; /* from here on a failed open is cleaned up by xdp_close */
+	memset(p->tx_dropped, 0, sizeof(p->tx_dropped)); /* a handle may be opened again */
 	pv->has_tx = has_tx;
 	pv->has_rx = has_rx;
 	pv->mode = req->mode;
