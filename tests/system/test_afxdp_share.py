@@ -289,7 +289,9 @@ print(json.dumps([a.detail, b.detail]), flush=True)
 res = run_forward(a, b, count=int(sys.argv[1]), idle=5)
 print(json.dumps([res.stats.pkts, res.zerocopy, res.copied]))
 """
-    fwd = netns.python(f, code, "100000")
+    # 50 kpps: the forwarder's 8192 rx slots a socket hold ~160 ms of traffic, so a loaded
+    # machine that deschedules it for a while still loses nothing (veth has no flow control)
+    fwd = netns.python(f, code, "50000")
     details = json.loads(ready(fwd))
     # two queues a port, four sockets, one UMEM
     assert all("queues 0-1, UMEM shared with 1 other port" in d for d in details), details
@@ -302,9 +304,9 @@ print(json.dumps([res.stats.pkts, res.zerocopy, res.copied]))
         "-p",
         "2",
         "-n",
-        "100000",
+        "50000",
         "-R",
-        "200kpps",
+        "50kpps",
         "-w",
         "0",
         "--json",
@@ -313,5 +315,5 @@ print(json.dumps([res.stats.pkts, res.zerocopy, res.copied]))
     assert tx.returncode == 0, tx.stderr
     out, err = fwd.communicate(timeout=60)
     assert fwd.returncode == 0, err
-    assert json.loads(out.strip().splitlines()[-1]) == [100000, True, 0]
-    assert int(netns.sh(r, "cat", "/sys/class/net/rb/statistics/rx_packets")) - k0 == 100000
+    assert json.loads(out.strip().splitlines()[-1]) == [50000, True, 0]
+    assert int(netns.sh(r, "cat", "/sys/class/net/rb/statistics/rx_packets")) - k0 == 50000
