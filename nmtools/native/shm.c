@@ -292,21 +292,112 @@ static inline void set_slot_word(struct nmt_slot *s, uint64_t w)
 
 #define WORD_LEN(w) ((uint32_t)((w) >> 32) & 0xffff)
 
-/* ring slots [a, b) into the channel; nonzero if one is bad */
-static inline uint32_t publish_seg(uint64_t *sh, const struct nmt_slot *sl, uint32_t a, uint32_t b,
-				   uint32_t nbufs, uint32_t bsz)
+#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define VECTORS 1 /* two slot words at a time (SSE2 / NEON; the compiler's generic vectors) */
+typedef uint64_t v2u64 __attribute__((vector_size(16)));
+typedef uint32_t v4u32 __attribute__((vector_size(16)));
+#endif
+
+/* ring slots [a, b) into the channel; nonzero if one is bad. Only a slot that changed is
+ * written, and checked: an unchanged one was checked when it was written (a resending
+ * sender leaves the lines shared in both caches) */
+static uint32_t publish_slow(uint64_t *sh, const struct nmt_slot *sl, uint32_t a, uint32_t b,
+			     uint32_t nbufs, uint32_t bsz)
 {
 	uint32_t bad = 0, j;
 
 	for (j = a; j < b; j++) {
 		uint64_t w = slot_word(&sl[j]) & ~WORD_BAD_FLAGS;
 
-		bad |= ((uint32_t)w >= nbufs) | (WORD_LEN(w) > bsz);
-		/* unchanged slots are not written: their lines stay shared */
-		if (__atomic_load_n(&sh[j], __ATOMIC_RELAXED) != w)
-			__atomic_store_n(&sh[j], w, __ATOMIC_RELAXED);
+		if (__atomic_load_n(&sh[j], __ATOMIC_RELAXED) != w) {
+			uint32_t x = ((uint32_t)w >= nbufs) | (WORD_LEN(w) > bsz);
+
+			bad |= x;
+			if (!x) /* a bad one never gets there: what is there was checked */
+				__atomic_store_n(&sh[j], w, __ATOMIC_RELAXED);
+		}
 	}
 	return bad;
+}
+
+static inline uint32_t publish_seg(uint64_t *sh, const struct nmt_slot *sl, uint32_t a, uint32_t b,
+				   uint32_t nbufs, uint32_t bsz)
+{
+	uint64_t diff = 0;
+	uint32_t j = a;
+#ifdef VECTORS
+	const v2u64 keep = { ~WORD_BAD_FLAGS, ~WORD_BAD_FLAGS };
+	v2u64 d2 = { 0, 0 };
+
+	/* what changed? (a re-read of the channel here only decides whether to write) */
+	for (; j + 2 <= b; j += 2) {
+		v2u64 w = (v2u64){ slot_word(&sl[j]), slot_word(&sl[j + 1]) } & keep, x;
+
+		memcpy(&x, &sh[j], sizeof(x));
+		d2 |= w ^ x;
+	}
+	diff = d2[0] | d2[1];
+#endif
+	for (; j < b; j++)
+		diff |= (slot_word(&sl[j]) & ~WORD_BAD_FLAGS) ^ __atomic_load_n(&sh[j], __ATOMIC_RELAXED);
+	if (__builtin_expect(diff != 0, 0))
+		return publish_slow(sh, sl, a, b, nbufs, bsz);
+	return 0;
+}
+
+/* channel slots [a, b) into the ring, checked as copied: each word is loaded once, and
+ * what is checked is what the loops get. Nonzero if one is bad. A word is bad when its
+ * buffer is >= nbufs, or (len | flags << 16) with NS_MOREFRAG masked out is > buf_size
+ * (a length beyond a buffer, or any other flag). */
+#define LF_MASK (~((uint32_t)NMT_NS_MOREFRAG << 16))
+
+static inline uint64_t fetch_seg(const uint64_t *sh, struct nmt_slot *sl, uint32_t a, uint32_t b,
+				 uint32_t nbufs, uint32_t bsz)
+{
+	uint64_t bad = 0;
+	uint32_t j = a;
+#ifdef VECTORS
+	const v4u32 m = { ~0u, LF_MASK, ~0u, LF_MASK }, lim = { nbufs - 1, bsz, nbufs - 1, bsz };
+	v4u32 b4 = { 0, 0, 0, 0 };
+
+	for (; j + 2 <= b; j += 2) {
+		uint64_t w0 = __atomic_load_n(&sh[j], __ATOMIC_RELAXED);
+		uint64_t w1 = __atomic_load_n(&sh[j + 1], __ATOMIC_RELAXED);
+
+		b4 |= (v4u32)(((v4u32)(v2u64){ w0, w1 } & m) > lim);
+		set_slot_word(&sl[j], w0);
+		set_slot_word(&sl[j + 1], w1);
+	}
+	bad = b4[0] | b4[1] | b4[2] | b4[3];
+#endif
+	for (; j < b; j++) {
+		uint64_t w = __atomic_load_n(&sh[j], __ATOMIC_RELAXED);
+
+		bad |= ((uint32_t)w > nbufs - 1) | (((uint32_t)(w >> 32) & LF_MASK) > bsz);
+		set_slot_word(&sl[j], w);
+	}
+	return bad;
+}
+
+/* the OR of the flags of ring slots [a, b) */
+static inline uint32_t flags_seg(const struct nmt_slot *sl, uint32_t a, uint32_t b)
+{
+	uint32_t f = 0, j = a;
+#ifdef VECTORS
+	v2u64 acc = { 0, 0 };
+
+	for (; j + 2 <= b; j += 2) {
+		v2u64 s0, s1;
+
+		memcpy(&s0, &sl[j], sizeof(s0));
+		memcpy(&s1, &sl[j + 1], sizeof(s1));
+		acc |= s0 | s1;
+	}
+	f = (uint32_t)(acc[0] >> 48);
+#endif
+	for (; j < b; j++)
+		f |= sl[j].flags;
+	return f;
 }
 
 /* for each stretch of `d` slots from `idx` in a ring of n: f(a, b) */
@@ -422,8 +513,7 @@ int nmt_chan_release(struct nmt_chan_end *e, struct nmt_ring *r, char *why, size
 		return -1;
 	}
 	FOR_STRETCH(idx, d, n, a, b)
-		for (uint32_t j = a; j < b; j++)
-			changed |= slots[j].flags;
+		changed |= flags_seg(slots, a, b);
 	if (__builtin_expect(changed & NMT_NS_BUF_CHANGED, 0)) {
 		FOR_STRETCH(idx, d, n, a, b)
 			for (uint32_t j = a; j < b; j++) {
@@ -448,23 +538,6 @@ int nmt_chan_release(struct nmt_chan_end *e, struct nmt_ring *r, char *why, size
 				 __ATOMIC_RELEASE);
 	store_ctr(&e->c->cons, ctr(e, e->cons_lap, e->cons_idx));
 	return 1;
-}
-
-/* channel slots [a, b) into the ring, checked as copied (what the loops read is the
- * copy); nonzero if one is bad */
-static inline uint64_t fetch_seg(const uint64_t *sh, struct nmt_slot *sl, uint32_t a, uint32_t b,
-				 uint32_t nbufs, uint32_t bsz)
-{
-	uint64_t bad = 0;
-	uint32_t j;
-
-	for (j = a; j < b; j++) {
-		uint64_t w = __atomic_load_n(&sh[j], __ATOMIC_RELAXED);
-
-		bad |= ((uint32_t)w >= nbufs) | (WORD_LEN(w) > bsz) | (w & WORD_BAD_FLAGS);
-		set_slot_word(&sl[j], w);
-	}
-	return bad;
 }
 
 int nmt_chan_fetch(struct nmt_chan_end *e, struct nmt_ring *r, char *why, size_t wl)
