@@ -43,6 +43,11 @@ while time.monotonic() < end:
         struct.pack_into("<H", m, slot(j) + 4, 65535)
     elif mode == "flags":
         struct.pack_into("<H", m, slot(j) + 6, 0xFFFF)
+    elif mode == "more":                  # every slot continues a frame: it never ends
+        for k in range(nslots):
+            struct.pack_into("<H", m, slot(k) + 6, 0x20)
+        n += 1
+        break
     elif mode == "prod32":                # a raw value over prod
         struct.pack_into("<I", m, chan, rnd.getrandbits(32))
     elif mode == "prodback":              # a well-formed prod that moved back
@@ -324,6 +329,20 @@ def test_sender_counts_at_most_what_it_sent(shm, run, mode):
     got, sent = _result(rx), _result(tx)
     assert BREACH in sent["error"], sent
     assert got["pkts"] <= sent["pkts"], (got, sent)
+
+
+def test_recv_says_when_a_frame_can_never_end(shm, run):
+    """Every slot of a full ring flagged NS_MOREFRAG (a valid flag) is one frame longer than
+    the ring: Port.recv says so instead of waiting for its end forever."""
+    tx = run.add(_py(VICTIM, "netmap:hm{1", "tx", "5000", "30"))
+    _ready(tx)
+    time.sleep(0.3)  # the ring is full; nobody reads yet
+    run.hostile(shm, "hm", "more", 1.0).wait(10)
+    rx = run.add(_py(VICTIM, "netmap:hm}1", "recv", "0", "3"))
+    _ready(rx)
+    got = _result(rx)
+    assert got["pkts"] == 0
+    assert "is full of one unfinished frame (1023 slots, each NS_MOREFRAG)" in got["error"]
 
 
 # ---- scribbles on what is not trusted anyway: counts stay exact -------------------------
