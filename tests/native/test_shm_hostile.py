@@ -287,12 +287,12 @@ BREACH = "the other end broke the pipe protocol"
     ],
 )
 def test_receiver_counts_at_most_what_was_sent(shm, run, what, mode):
-    rx = run.add(_py(VICTIM, "netmap:hv}1", what, "0", "1.6"))
+    rx = run.add(_py(VICTIM, "netmap:hv}1", what, "0", "1.0"))
     _ready(rx)
-    tx = run.add(_py(VICTIM, "netmap:hv{1", "tx", "0", "1.6"))
+    tx = run.add(_py(VICTIM, "netmap:hv{1", "tx", "0", "1.0"))
     _ready(tx)
     time.sleep(0.3)
-    run.hostile(shm, "hv", mode, 0.6, seed=len(mode)).wait(20)
+    run.hostile(shm, "hv", mode, 0.4, seed=len(mode)).wait(20)
     got, sent = _result(rx), _result(tx)
     if mode == "random":  # either end may be the first to see it
         assert BREACH in got["error"] + sent["error"], (got, sent)
@@ -305,7 +305,7 @@ def test_a_wellformed_forged_prod_is_a_sender_and_the_sender_notices(shm, run):
     """A peer that writes a valid prod 3 slots ahead has published those slots (their stale
     contents): the receiver counts those 3 (not a lap more), and the real sender, finding
     slots given back that it never sent, stops with one line at its next sync."""
-    rx = run.add(_py(VICTIM, "netmap:hf}1", "rx", "0", "3"))
+    rx = run.add(_py(VICTIM, "netmap:hf}1", "rx", "0", "1.5"))
     _ready(rx)
     tx = run.add(_py(VICTIM, "netmap:hf{1", "tx2", "1000", "30"))
     _ready(tx)
@@ -320,12 +320,12 @@ def test_a_wellformed_forged_prod_is_a_sender_and_the_sender_notices(shm, run):
 
 @pytest.mark.parametrize("mode", ["consfwd", "cons32"])
 def test_sender_counts_at_most_what_it_sent(shm, run, mode):
-    rx = run.add(_py(VICTIM, "netmap:hs}1", "rx", "0", "1.6"))
+    rx = run.add(_py(VICTIM, "netmap:hs}1", "rx", "0", "1.0"))
     _ready(rx)
-    tx = run.add(_py(VICTIM, "netmap:hs{1", "tx", "0", "1.6"))
+    tx = run.add(_py(VICTIM, "netmap:hs{1", "tx", "0", "1.0"))
     _ready(tx)
     time.sleep(0.3)
-    run.hostile(shm, "hs", mode, 0.6, seed=7).wait(20)
+    run.hostile(shm, "hs", mode, 0.4, seed=7).wait(20)
     got, sent = _result(rx), _result(tx)
     assert BREACH in sent["error"], sent
     assert got["pkts"] <= sent["pkts"], (got, sent)
