@@ -292,7 +292,7 @@ static inline void set_slot_word(struct nmt_slot *s, uint64_t w)
 
 #define WORD_LEN(w) ((uint32_t)((w) >> 32) & 0xffff)
 
-#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && !defined(NMT_NO_VECTORS)
 #define VECTORS 1 /* two slot words at a time (SSE2 / NEON; the compiler's generic vectors) */
 typedef uint64_t v2u64 __attribute__((vector_size(16)));
 typedef uint32_t v4u32 __attribute__((vector_size(16)));
@@ -323,23 +323,30 @@ static uint32_t publish_slow(uint64_t *sh, const struct nmt_slot *sl, uint32_t a
 static inline uint32_t publish_seg(uint64_t *sh, const struct nmt_slot *sl, uint32_t a, uint32_t b,
 				   uint32_t nbufs, uint32_t bsz)
 {
+	const struct nmt_slot *p = sl + a;
+	const uint64_t *q = sh + a;
 	uint64_t diff = 0;
 	uint32_t j = a;
+
+	/* what changed? (four at a time; a re-read of the channel only decides whether to
+	 * write) */
 #ifdef VECTORS
 	const v2u64 keep = { ~WORD_BAD_FLAGS, ~WORD_BAD_FLAGS };
-	v2u64 d2 = { 0, 0 };
+	v2u64 d0 = { 0, 0 }, d1 = { 0, 0 };
 
-	/* what changed? (a re-read of the channel here only decides whether to write) */
-	for (; j + 2 <= b; j += 2) {
-		v2u64 w = (v2u64){ slot_word(&sl[j]), slot_word(&sl[j + 1]) } & keep, x;
+	for (; j + 4 <= b; j += 4, p += 4, q += 4) {
+		v2u64 x0, x1;
 
-		memcpy(&x, &sh[j], sizeof(x));
-		d2 |= w ^ x;
+		memcpy(&x0, q, sizeof(x0));
+		memcpy(&x1, q + 2, sizeof(x1));
+		d0 |= ((v2u64){ slot_word(p), slot_word(p + 1) } & keep) ^ x0;
+		d1 |= ((v2u64){ slot_word(p + 2), slot_word(p + 3) } & keep) ^ x1;
 	}
-	diff = d2[0] | d2[1];
+	d0 |= d1;
+	diff = d0[0] | d0[1];
 #endif
-	for (; j < b; j++)
-		diff |= (slot_word(&sl[j]) & ~WORD_BAD_FLAGS) ^ __atomic_load_n(&sh[j], __ATOMIC_RELAXED);
+	for (; j < b; j++, p++, q++)
+		diff |= (slot_word(p) & ~WORD_BAD_FLAGS) ^ *q;
 	if (__builtin_expect(diff != 0, 0))
 		return publish_slow(sh, sl, a, b, nbufs, bsz);
 	return 0;
@@ -351,8 +358,8 @@ static inline uint32_t publish_seg(uint64_t *sh, const struct nmt_slot *sl, uint
  * (a length beyond a buffer, or any other flag). */
 #define LF_MASK (~((uint32_t)NMT_NS_MOREFRAG << 16))
 
-static inline uint64_t fetch_seg(const uint64_t *sh, struct nmt_slot *sl, uint32_t a, uint32_t b,
-				 uint32_t nbufs, uint32_t bsz)
+static uint64_t fetch_copy(const uint64_t *sh, struct nmt_slot *sl, uint32_t a, uint32_t b,
+			   uint32_t nbufs, uint32_t bsz)
 {
 	uint64_t bad = 0;
 	uint32_t j = a;
@@ -379,24 +386,56 @@ static inline uint64_t fetch_seg(const uint64_t *sh, struct nmt_slot *sl, uint32
 	return bad;
 }
 
+/*
+ * A sender that resends the same buffers hands over, lap after lap, the very words the
+ * ring's slots already hold: those were checked when they were copied (a bad copy breaks
+ * the port for good, so it is never compared again), so an equal word needs no check and
+ * no copy. Only when something differs are the slots copied and checked.
+ */
+static inline uint64_t fetch_seg(const uint64_t *sh, struct nmt_slot *sl, uint32_t a, uint32_t b,
+				 uint32_t nbufs, uint32_t bsz)
+{
+	const struct nmt_slot *p = sl + a;
+	const uint64_t *q = sh + a;
+	uint64_t d0 = 0, d1 = 0;
+	uint32_t j = a;
+
+	for (; j + 4 <= b; j += 4, p += 4, q += 4) {
+		d0 |= (__atomic_load_n(q, __ATOMIC_RELAXED) ^ slot_word(p)) |
+		      (__atomic_load_n(q + 1, __ATOMIC_RELAXED) ^ slot_word(p + 1));
+		d1 |= (__atomic_load_n(q + 2, __ATOMIC_RELAXED) ^ slot_word(p + 2)) |
+		      (__atomic_load_n(q + 3, __ATOMIC_RELAXED) ^ slot_word(p + 3));
+	}
+	for (; j < b; j++, p++, q++)
+		d0 |= __atomic_load_n(q, __ATOMIC_RELAXED) ^ slot_word(p);
+	if (__builtin_expect((d0 | d1) != 0, 0))
+		return fetch_copy(sh, sl, a, b, nbufs, bsz);
+	return 0;
+}
+
 /* the OR of the flags of ring slots [a, b) */
 static inline uint32_t flags_seg(const struct nmt_slot *sl, uint32_t a, uint32_t b)
 {
+	const struct nmt_slot *p = sl + a;
 	uint32_t f = 0, j = a;
 #ifdef VECTORS
-	v2u64 acc = { 0, 0 };
+	v2u64 a0 = { 0, 0 }, a1 = { 0, 0 };
 
-	for (; j + 2 <= b; j += 2) {
-		v2u64 s0, s1;
+	for (; j + 4 <= b; j += 4, p += 4) {
+		v2u64 s0, s1, s2, s3;
 
-		memcpy(&s0, &sl[j], sizeof(s0));
-		memcpy(&s1, &sl[j + 1], sizeof(s1));
-		acc |= s0 | s1;
+		memcpy(&s0, p, sizeof(s0));
+		memcpy(&s1, p + 1, sizeof(s1));
+		memcpy(&s2, p + 2, sizeof(s2));
+		memcpy(&s3, p + 3, sizeof(s3));
+		a0 |= s0 | s1;
+		a1 |= s2 | s3;
 	}
-	f = (uint32_t)(acc[0] >> 48);
+	a0 |= a1;
+	f = (uint32_t)(a0[0] >> 48);
 #endif
-	for (; j < b; j++)
-		f |= sl[j].flags;
+	for (; j < b; j++, p++)
+		f |= p->flags;
 	return f;
 }
 
