@@ -12,7 +12,17 @@ from pathlib import Path
 from cffi import FFI
 
 HERE = Path(__file__).resolve().parent
-SOURCES = ["port.c", "null.c", "pipe.c", "packet.c", "xdp.c", "pattern.c", "gen.c", "fwd.c"]
+SOURCES = [
+    "port.c",
+    "null.c",
+    "shm.c",
+    "pipe.c",
+    "packet.c",
+    "xdp.c",
+    "pattern.c",
+    "gen.c",
+    "fwd.c",
+]
 
 ffibuilder = FFI()
 ffibuilder.cdef((HERE / "nmt_cdef.h").read_text())

@@ -99,6 +99,9 @@ int nmt_port_arm(struct nmt_port *p, int events);
 void nmt_port_disarm(struct nmt_port *p, int events);
 int nmt_port_wait(struct nmt_port *p, int events, int timeout_ms);
 int nmt_port_flush(struct nmt_port *p, int timeout_ms);
+int nmt_ring_arm(struct nmt_port *p, int ring, int events);
+void nmt_ring_disarm(struct nmt_port *p, int ring, int events);
+int nmt_ring_wait(struct nmt_port *p, int ring, int events, int timeout_ms);
 int nmt_send(struct nmt_port *p, const uint8_t *data, const uint32_t *lens, uint32_t n,
 	     int timeout_ms);
 int nmt_recv(struct nmt_port *p, uint8_t *out, size_t cap, uint32_t *lens, uint32_t maxn,

@@ -1,17 +1,21 @@
 /*
  * pipe.c - netmap pipes in shared memory between processes of one user.
  *
- * The region (a file, mode 0600) holds a header, one channel per direction
- * and ring pair, the ring headers of both ends and all buffers. The tx ring
- * of one end and the rx ring of the other share one slot array: the sender
- * publishes filled slots by moving `prod`, the receiver gives them back by
- * moving `cons`. Buffers never move or get copied (zero copy); a user may
- * still swap buf_idx in a slot it owns (NS_BUF_CHANGED), and the buffer then
- * travels with the slot.
+ * The region (a file of the user's, mode 0600; made and checked by shm.c)
+ * holds a header, one channel per direction and ring (shm.h: counters and a
+ * slot array) and all buffers. Each end keeps its rings in private memory:
+ * txsync copies the slots the user filled into the channel, rxsync copies
+ * new slots out of it, and both check every counter, buffer index and length
+ * the other side wrote. Buffers are shared and never copied (zero copy); a
+ * user may swap buf_idx in a slot it owns (NS_BUF_CHANGED), and the buffer
+ * then travels with the slot. A peer that breaks the protocol marks the port
+ * broken: every later sync fails with one line that says what it did.
  *
- * Sleeping: each end has a FIFO. A waiter sets a want flag in the channel,
- * re-checks, and polls its FIFO; the other side writes one byte to it only
- * when the flag is set, so the fast path makes no system call.
+ * Sleeping: each end has one doorbell FIFO per ring. A waiter sets a want
+ * flag in the channel, re-checks, and polls its FIFO; the other side writes
+ * one byte to it only when the flag is set, so the fast path makes no system
+ * call, and a thread that owns ring i sleeps on ring i's doorbell alone. With
+ * several rings p->fd is an epoll set over the end's doorbells.
  *
  * Liveness: each end records the pid and start time of its opener. A region
  * whose ends are all closed or dead is removed by the next open or probe.
@@ -19,20 +23,24 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "nmt.h"
+#include "shm.h"
 
 #define PIPE_MAGIC 0x657069702d746d6eull /* "nmt-pipe" */
-#define PIPE_VERSION 2 /* 2: rings have buf_stride */
+#define PIPE_VERSION 3 /* 3: private rings, checked channels (shm.h), a doorbell per ring */
 #define PIPE_MAX_SLOTS 32768
+#define PIPE_WHY 200
 
 struct pipe_end {
 	int32_t pid;
@@ -40,20 +48,21 @@ struct pipe_end {
 	uint64_t starttime;
 };
 
-struct pipe_chan {
-	_Alignas(64) uint32_t prod; /* written by the sender */
-	uint32_t rx_want;           /* receiver is asleep */
-	_Alignas(64) uint32_t cons; /* written by the receiver */
-	uint32_t tx_want;           /* sender is asleep */
-};
-
+/* the header: magic..size and end[] keep version 2's offsets, so any version
+ * can tell whether an end of another version's pipe is alive */
 struct pipe_hdr {
 	uint64_t magic;
 	uint32_t version;
 	uint32_t ready;
 	uint32_t nrings, nslots, buf_size, nbufs;
-	uint64_t chans_ofs, rings_ofs, slots_ofs, bufs_ofs, size;
+	uint64_t chans_ofs, resv, slots_ofs, bufs_ofs, size;
 	struct pipe_end end[2];
+};
+
+/* where everything is: computed from the geometry, never read from the region */
+struct pipe_layout {
+	uint32_t nrings, nslots, buf_size, nbufs;
+	size_t chans_ofs, slots_ofs, bufs_ofs, size;
 };
 
 struct pipe_priv {
@@ -61,21 +70,43 @@ struct pipe_priv {
 	size_t size;
 	int end;
 	int lockfd;
-	int peerfd;
+	struct stat st; /* of the region: what may be removed */
+	int epfd;       /* p->fd with several rings */
+	struct pipe_layout lay;
+	int bell[NMT_MAX_RINGS]; /* this end's doorbells (read) */
+	int peer[NMT_MAX_RINGS]; /* the other end's (written) */
+	struct nmt_chan_end tx[NMT_MAX_RINGS], rx[NMT_MAX_RINGS];
+	int broken;
+	char why[NMT_ERRLEN];
 	char path[256];
 };
 
-#define RING_HDR ((sizeof(struct nmt_ring) + 63) & ~(size_t)63)
-
-static struct pipe_chan *chan(struct pipe_hdr *h, int from_end, unsigned ri)
+static int layout(struct pipe_layout *l, uint32_t nrings, uint32_t nslots, uint32_t buf_size)
 {
-	return (struct pipe_chan *)((char *)h + h->chans_ofs) + from_end * h->nrings + ri;
+	if (nrings < 1 || nrings > NMT_MAX_RINGS || nslots < 4 || nslots > PIPE_MAX_SLOTS ||
+	    buf_size < 64 || buf_size > 65535)
+		return -1;
+	l->nrings = nrings;
+	l->nslots = nslots;
+	l->buf_size = buf_size;
+	l->nbufs = 2 * nrings * nslots;
+	l->chans_ofs = (sizeof(struct pipe_hdr) + 63) & ~(size_t)63;
+	l->slots_ofs = l->chans_ofs + 2 * (size_t)nrings * sizeof(struct nmt_shm_chan);
+	l->bufs_ofs = (l->slots_ofs + (size_t)l->nbufs * sizeof(uint64_t) + 4095) & ~(size_t)4095;
+	l->size = l->bufs_ofs + (size_t)l->nbufs * buf_size;
+	return 0;
 }
 
-static struct nmt_ring *ring_at(struct pipe_hdr *h, int end, int dir, unsigned ri)
+/* channel of direction from_end -> other end, ring ri, and its slot words */
+static struct nmt_shm_chan *chan(void *h, const struct pipe_layout *l, int from_end, unsigned ri)
 {
-	return (struct nmt_ring *)((char *)h + h->rings_ofs +
-				   ((size_t)(end * 2 + dir) * h->nrings + ri) * RING_HDR);
+	return (struct nmt_shm_chan *)((char *)h + l->chans_ofs) + from_end * l->nrings + ri;
+}
+
+static uint64_t *chan_slots(void *h, const struct pipe_layout *l, int from_end, unsigned ri)
+{
+	return (uint64_t *)((char *)h + l->slots_ofs) +
+	       ((size_t)from_end * l->nrings + ri) * l->nslots;
 }
 
 static uint64_t proc_starttime(pid_t pid)
@@ -112,27 +143,49 @@ static uint64_t proc_starttime(pid_t pid)
 
 static int end_alive(const struct pipe_end *e)
 {
-	if (!e->open || e->pid <= 0)
+	struct pipe_end c = *e; /* one read: the region is not ours alone */
+
+	if (!c.open || c.pid <= 0)
 		return 0;
-	if (kill(e->pid, 0) < 0 && errno == ESRCH)
+	if (kill(c.pid, 0) < 0 && errno == ESRCH)
 		return 0;
-	return proc_starttime(e->pid) == e->starttime;
+	return proc_starttime(c.pid) == c.starttime;
 }
 
-static void fifo_path(char *out, size_t len, const char *path, int end)
+static int fifo_path(char *out, size_t len, const char *path, int end, unsigned ring)
 {
-	snprintf(out, len, "%s.fifo%d", path, end);
+	int n = snprintf(out, len, "%s.fifo%d.%u", path, end, ring);
+
+	return n > 0 && (size_t)n < len ? 0 : -1;
 }
 
-static void unlink_all(const char *path)
+/*
+ * Remove the region (if path still names the inode st describes) and its
+ * doorbells (FIFOs of ours; the ones this end opened must be those it holds).
+ * Called with the region locked, so no other opener is making them anew.
+ */
+static void unlink_all(const char *path, const struct stat *st, const struct pipe_priv *pp)
 {
 	char f[300];
+	unsigned ri;
+	int e;
 
-	fifo_path(f, sizeof(f), path, 0);
-	unlink(f);
-	fifo_path(f, sizeof(f), path, 1);
-	unlink(f);
-	unlink(path);
+	if (nmt_shm_unlink(path, st->st_dev, st->st_ino, S_IFREG) < 0)
+		return; /* not ours (any more): neither are the FIFOs next to it */
+	for (e = 0; e < 2; e++)
+		for (ri = 0; ri < NMT_MAX_RINGS; ri++) {
+			const int *fds = pp ? (e == pp->end ? pp->bell : pp->peer) : NULL;
+			struct stat fs;
+
+			if (fifo_path(f, sizeof(f), path, e, ri) < 0)
+				break;
+			if (fds && ri < pp->lay.nrings && fds[ri] >= 0 && fstat(fds[ri], &fs) == 0) {
+				nmt_shm_unlink(f, fs.st_dev, fs.st_ino, S_IFIFO);
+				continue;
+			}
+			if (nmt_shm_unlink(f, 0, 0, S_IFIFO) < 0 && errno == ENOENT)
+				break; /* made in ring order: the rest do not exist */
+		}
 }
 
 static inline void ring_bell(int fd)
@@ -143,44 +196,80 @@ static inline void ring_bell(int fd)
 	(void)rc; /* EAGAIN: a wake-up is already pending */
 }
 
+static int broken_err(struct nmt_port *p)
+{
+	struct pipe_priv *pp = p->priv;
+
+	while (__atomic_load_n(&pp->broken, __ATOMIC_ACQUIRE) != 2)
+		nmt_cpu_relax(); /* another thread is still writing why */
+	return nmt_err(p, EPROTO, "%s", pp->why);
+}
+
+/* the first breach wins (several threads may see one); the port stays broken */
+static int mark_broken(struct nmt_port *p, const char *dir, unsigned ri, const char *what)
+{
+	struct pipe_priv *pp = p->priv;
+	int was = 0;
+
+	if (__atomic_compare_exchange_n(&pp->broken, &was, 1, 0, __ATOMIC_ACQ_REL,
+					__ATOMIC_ACQUIRE)) {
+		snprintf(pp->why, sizeof(pp->why),
+			 "%.127s: the other end broke the pipe protocol (%s ring %u, %.110s); "
+			 "reopen the pipe", p->name[0] ? p->name : pp->path, dir, ri, what);
+		__atomic_store_n(&pp->broken, 2, __ATOMIC_RELEASE);
+	}
+	return broken_err(p);
+}
+
 static int pipe_txsync(struct nmt_port *p, unsigned ri)
 {
 	struct pipe_priv *pp = p->priv;
-	struct pipe_chan *c = chan(pp->h, pp->end, ri);
+	struct nmt_chan_end *ce = &pp->tx[ri];
 	struct nmt_ring *r = p->tx_rings[ri];
-	uint32_t head = r->head, cons;
+	char why[PIPE_WHY];
+	int rc;
 
-	if (head >= r->num_slots)
-		return nmt_err(p, EINVAL, "%s: tx ring %u head %u out of range", p->name, ri, head);
-	if (head != p->txk[ri].hwcur) {
-		__atomic_store_n(&c->prod, head, __ATOMIC_RELEASE);
-		p->txk[ri].hwcur = head;
+	if (__builtin_expect(__atomic_load_n(&pp->broken, __ATOMIC_ACQUIRE) != 0, 0))
+		return broken_err(p);
+	/* first what came back: then it can only be what was sent before this sync */
+	if (nmt_chan_reclaim(ce, r, why, sizeof(why)) < 0)
+		return mark_broken(p, "tx", ri, why);
+	p->txk[ri].hwtail = r->tail;
+	rc = nmt_chan_publish(ce, r, why, sizeof(why));
+	if (rc < 0)
+		return nmt_err(p, EINVAL, "%s: tx ring %u %s", p->name, ri, why);
+	if (rc > 0) {
+		p->txk[ri].hwcur = ce->prod_idx;
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		if (__atomic_load_n(&c->rx_want, __ATOMIC_RELAXED))
-			ring_bell(pp->peerfd);
+		if (__atomic_load_n(&ce->c->rx_want, __ATOMIC_RELAXED))
+			ring_bell(pp->peer[ri]);
 	}
-	cons = __atomic_load_n(&c->cons, __ATOMIC_ACQUIRE);
-	r->tail = cons == 0 ? r->num_slots - 1 : cons - 1;
 	return 0;
 }
 
 static int pipe_rxsync(struct nmt_port *p, unsigned ri)
 {
 	struct pipe_priv *pp = p->priv;
-	struct pipe_chan *c = chan(pp->h, 1 - pp->end, ri);
+	struct nmt_chan_end *ce = &pp->rx[ri];
 	struct nmt_ring *r = p->rx_rings[ri];
-	uint32_t head = r->head;
+	char why[PIPE_WHY];
+	int rc;
 
-	if (head >= r->num_slots)
-		return nmt_err(p, EINVAL, "%s: rx ring %u head %u out of range", p->name, ri, head);
-	if (head != p->rxk[ri].hwcur) {
-		__atomic_store_n(&c->cons, head, __ATOMIC_RELEASE);
-		p->rxk[ri].hwcur = head;
+	if (__builtin_expect(__atomic_load_n(&pp->broken, __ATOMIC_ACQUIRE) != 0, 0))
+		return broken_err(p);
+	/* first what arrived: then it can only be what fit before this sync gave room */
+	if (nmt_chan_fetch(ce, r, why, sizeof(why)) < 0)
+		return mark_broken(p, "rx", ri, why);
+	p->rxk[ri].hwtail = r->tail;
+	rc = nmt_chan_release(ce, r, why, sizeof(why));
+	if (rc < 0)
+		return nmt_err(p, EINVAL, "%s: rx ring %u %s", p->name, ri, why);
+	if (rc > 0) {
+		p->rxk[ri].hwcur = ce->cons_idx;
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		if (__atomic_load_n(&c->tx_want, __ATOMIC_RELAXED))
-			ring_bell(pp->peerfd);
+		if (__atomic_load_n(&ce->c->tx_want, __ATOMIC_RELAXED))
+			ring_bell(pp->peer[ri]);
 	}
-	r->tail = __atomic_load_n(&c->prod, __ATOMIC_ACQUIRE);
 	return 0;
 }
 
@@ -199,12 +288,11 @@ static void set_want(struct nmt_port *p, int ring, int events, uint32_t v)
 	ring_span(ring, p->num_rx_rings, &first, &last);
 	if (events & NMT_WAIT_RX)
 		for (i = first; i < last; i++)
-			__atomic_store_n(&chan(pp->h, 1 - pp->end, i)->rx_want, v,
-					 __ATOMIC_RELAXED);
+			__atomic_store_n(&pp->rx[i].c->rx_want, v, __ATOMIC_RELAXED);
 	ring_span(ring, p->num_tx_rings, &first, &last);
 	if (events & NMT_WAIT_TX)
 		for (i = first; i < last; i++)
-			__atomic_store_n(&chan(pp->h, pp->end, i)->tx_want, v, __ATOMIC_RELAXED);
+			__atomic_store_n(&pp->tx[i].c->tx_want, v, __ATOMIC_RELAXED);
 }
 
 static int pipe_ready(struct nmt_port *p, int ring, int events)
@@ -214,25 +302,14 @@ static int pipe_ready(struct nmt_port *p, int ring, int events)
 
 	ring_span(ring, p->num_rx_rings, &first, &last);
 	if (events & NMT_WAIT_RX)
-		for (i = first; i < last; i++) {
-			struct nmt_ring *r = p->rx_rings[i];
-
-			if (r->head != r->tail ||
-			    __atomic_load_n(&chan(pp->h, 1 - pp->end, i)->prod, __ATOMIC_ACQUIRE) !=
-				    r->tail)
+		for (i = first; i < last; i++)
+			if (nmt_chan_rx_ready(&pp->rx[i], p->rx_rings[i]))
 				return 1;
-		}
 	ring_span(ring, p->num_tx_rings, &first, &last);
 	if (events & NMT_WAIT_TX)
-		for (i = first; i < last; i++) {
-			struct nmt_ring *r = p->tx_rings[i];
-			uint32_t cons = __atomic_load_n(&chan(pp->h, pp->end, i)->cons,
-							__ATOMIC_ACQUIRE);
-			uint32_t t = cons == 0 ? r->num_slots - 1 : cons - 1;
-
-			if (r->head != r->tail || t != r->tail)
+		for (i = first; i < last; i++)
+			if (nmt_chan_tx_ready(&pp->tx[i], p->tx_rings[i]))
 				return 1;
-		}
 	return 0;
 }
 
@@ -246,6 +323,10 @@ static void drain(int fd)
 
 static int pipe_arm(struct nmt_port *p, int ring, int events)
 {
+	struct pipe_priv *pp = p->priv;
+
+	if (__atomic_load_n(&pp->broken, __ATOMIC_ACQUIRE))
+		return broken_err(p);
 	set_want(p, ring, events, 1);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (pipe_ready(p, ring, events)) {
@@ -257,8 +338,23 @@ static int pipe_arm(struct nmt_port *p, int ring, int events)
 
 static void pipe_disarm(struct nmt_port *p, int ring, int events)
 {
+	struct pipe_priv *pp = p->priv;
+	uint32_t i, first, last;
+
 	set_want(p, ring, events, 0);
-	drain(p->fd);
+	ring_span(ring, pp->lay.nrings, &first, &last);
+	for (i = first; i < last; i++)
+		drain(pp->bell[i]);
+}
+
+static int pipe_wait_fd(struct nmt_port *p, int ring, short *poll_rx, short *poll_tx)
+{
+	struct pipe_priv *pp = p->priv;
+
+	*poll_rx = *poll_tx = POLLIN;
+	if (ring < 0 || (uint32_t)ring >= pp->lay.nrings)
+		return p->fd;
+	return pp->bell[ring];
 }
 
 static int pipe_tx_pending(struct nmt_port *p, int ring)
@@ -270,6 +366,19 @@ static int pipe_tx_pending(struct nmt_port *p, int ring)
 		if (p->tx_rings[i]->head != p->txk[i].hwcur)
 			return 1;
 	return 0;
+}
+
+static void close_fds(struct pipe_priv *pp)
+{
+	unsigned i;
+
+	for (i = 0; i < NMT_MAX_RINGS; i++) {
+		if (pp->bell[i] >= 0)
+			close(pp->bell[i]);
+		if (pp->peer[i] >= 0)
+			close(pp->peer[i]);
+		pp->bell[i] = pp->peer[i] = -1;
+	}
 }
 
 static void pipe_close(struct nmt_port *p)
@@ -286,16 +395,19 @@ static void pipe_close(struct nmt_port *p)
 			pp->h->end[pp->end].pid = 0;
 		}
 		if (!end_alive(&pp->h->end[1 - pp->end]))
-			unlink_all(pp->path);
+			unlink_all(pp->path, &pp->st, pp);
 		munmap(pp->h, pp->size);
 	}
+	/* p->fd is the epoll set, or bell[0] (closed here, not by nmt_port_close) */
+	if (p->fd >= 0 && p->fd != pp->epfd)
+		p->fd = -1;
+	close_fds(pp);
 	if (pp->lockfd >= 0)
 		close(pp->lockfd); /* drops the lock */
-	if (pp->peerfd >= 0)
-		close(pp->peerfd);
 	free(pp);
 	p->priv = NULL;
-	p->tx_rings[0] = p->rx_rings[0] = NULL;
+	memset(p->tx_rings, 0, sizeof(p->tx_rings));
+	memset(p->rx_rings, 0, sizeof(p->rx_rings));
 }
 
 static const struct nmt_ops pipe_ops = {
@@ -305,105 +417,150 @@ static const struct nmt_ops pipe_ops = {
 	.arm = pipe_arm,
 	.disarm = pipe_disarm,
 	.tx_pending = pipe_tx_pending,
+	.wait_fd = pipe_wait_fd,
 	.close = pipe_close,
 };
 
-static int init_region(struct nmt_port *p, int fd, const char *path, uint32_t nrings,
-		       uint32_t nslots, uint32_t buf_size)
+/* make the region in fd (ours, empty, locked): header, channels, doorbells */
+static int init_region(struct nmt_port *p, int fd, const char *path, const struct pipe_layout *l)
 {
 	struct pipe_hdr *h;
-	size_t chans_ofs = (sizeof(struct pipe_hdr) + 63) & ~(size_t)63;
-	size_t rings_ofs = chans_ofs + 2 * (size_t)nrings * sizeof(struct pipe_chan);
-	size_t slots_ofs = rings_ofs + 4 * (size_t)nrings * RING_HDR;
-	size_t nbufs = 2 * (size_t)nrings * nslots;
-	size_t bufs_ofs = (slots_ofs + nbufs * sizeof(struct nmt_slot) + 4095) & ~(size_t)4095;
-	size_t size = bufs_ofs + nbufs * buf_size;
 	char f[300];
-	size_t j;
+	unsigned ri;
+	int e;
 
-	if (ftruncate(fd, (off_t)size) < 0)
-		return nmt_err(p, errno, "%s: cannot size shared memory to %zu bytes: %s", path,
-			       size, strerror(errno));
-	h = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (nmt_shm_size(p, fd, path, l->size) < 0)
+		return -1;
+	h = mmap(NULL, l->bufs_ofs, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (h == MAP_FAILED)
 		return nmt_err(p, errno, "%s: mmap: %s", path, strerror(errno));
 	h->magic = PIPE_MAGIC;
 	h->version = PIPE_VERSION;
-	h->nrings = nrings;
-	h->nslots = nslots;
-	h->buf_size = buf_size;
-	h->nbufs = (uint32_t)nbufs;
-	h->chans_ofs = chans_ofs;
-	h->rings_ofs = rings_ofs;
-	h->slots_ofs = slots_ofs;
-	h->bufs_ofs = bufs_ofs;
-	h->size = size;
-	for (j = 0; j < nbufs; j++) {
-		struct nmt_slot *s = (struct nmt_slot *)((char *)h + slots_ofs) + j;
+	h->nrings = l->nrings;
+	h->nslots = l->nslots;
+	h->buf_size = l->buf_size;
+	h->nbufs = l->nbufs;
+	h->chans_ofs = l->chans_ofs;
+	h->slots_ofs = l->slots_ofs;
+	h->bufs_ofs = l->bufs_ofs;
+	h->size = l->size;
+	for (e = 0; e < 2; e++)
+		for (ri = 0; ri < l->nrings; ri++)
+			nmt_chan_format(chan(h, l, e, ri), chan_slots(h, l, e, ri), l->nslots,
+					((uint32_t)e * l->nrings + ri) * l->nslots);
+	for (e = 0; e < 2; e++)
+		for (ri = 0; ri < l->nrings; ri++) {
+			int ffd;
 
-		s->buf_idx = (uint32_t)j;
-	}
-	for (j = 0; j < 2; j++) {
-		fifo_path(f, sizeof(f), path, (int)j);
-		unlink(f);
-		if (mkfifo(f, 0600) < 0) {
-			int e = errno;
-
-			munmap(h, size);
-			return nmt_err(p, e, "%s: mkfifo: %s", f, strerror(e));
+			if (fifo_path(f, sizeof(f), path, e, ri) < 0) {
+				munmap(h, l->bufs_ofs);
+				return nmt_err(p, ENAMETOOLONG, "%s: path too long", path);
+			}
+			ffd = nmt_shm_mkfifo(p, f);
+			if (ffd < 0) {
+				munmap(h, l->bufs_ofs);
+				return -1;
+			}
+			close(ffd);
 		}
-	}
 	__atomic_store_n(&h->ready, 1, __ATOMIC_RELEASE);
-	munmap(h, size);
+	munmap(h, l->bufs_ofs);
 	return 0;
 }
 
-static void setup_rings(struct nmt_port *p, struct pipe_priv *pp, const struct nmt_open_req *req)
+/* doorbells and the epoll set over them */
+static int open_bells(struct nmt_port *p, struct pipe_priv *pp)
 {
-	struct pipe_hdr *h = pp->h;
-	int e = pp->end;
+	char f[300];
+	unsigned ri;
+	int e;
+
+	for (e = 0; e < 2; e++)
+		for (ri = 0; ri < pp->lay.nrings; ri++) {
+			int fd;
+
+			if (fifo_path(f, sizeof(f), pp->path, e, ri) < 0)
+				return nmt_err(p, ENAMETOOLONG, "%s: path too long", pp->path);
+			fd = nmt_shm_open_fifo(p, f);
+			if (fd < 0)
+				return -1;
+			if (e == pp->end) {
+				pp->bell[ri] = fd;
+				drain(fd);
+			} else {
+				pp->peer[ri] = fd;
+			}
+		}
+	if (pp->lay.nrings == 1) {
+		p->fd = pp->bell[0];
+		return 0;
+	}
+	pp->epfd = p->fd = epoll_create1(EPOLL_CLOEXEC);
+	if (p->fd < 0)
+		return nmt_err(p, errno, "epoll_create1: %s", strerror(errno));
+	for (ri = 0; ri < pp->lay.nrings; ri++) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = ri };
+
+		if (epoll_ctl(p->fd, EPOLL_CTL_ADD, pp->bell[ri], &ev) < 0)
+			return nmt_err(p, errno, "epoll_ctl: %s", strerror(errno));
+	}
+	return 0;
+}
+
+/* the region's header says what it is; 1 usable, 0 stale (remove), -1 refused */
+static int check_header(struct nmt_port *p, struct pipe_priv *pp, const struct pipe_hdr *hh,
+			size_t fsize, int created)
+{
+	struct pipe_hdr h = *hh; /* one read */
+	int alive = end_alive(&hh->end[0]) || end_alive(&hh->end[1]);
+
+	if (h.magic != PIPE_MAGIC || !h.ready)
+		return 0; /* half made by a process that died (we hold the lock) */
+	if (h.version != PIPE_VERSION) {
+		if (!alive)
+			return 0;
+		return nmt_err(p, EPROTO, "%s: made by another version of nmtools (pipe version "
+					  "%u, this is %u) that still uses it; close it there",
+			       pp->path, h.version, PIPE_VERSION);
+	}
+	if (layout(&pp->lay, h.nrings, h.nslots, h.buf_size) < 0 || pp->lay.size != fsize ||
+	    h.size != fsize) {
+		if (!alive)
+			return 0;
+		return nmt_err(p, EPROTO, "%s: a pipe region of impossible geometry (%u rings, %u "
+					  "slots, %u-byte buffers, %zu bytes); close its users",
+			       pp->path, h.nrings, h.nslots, h.buf_size, fsize);
+	}
+	if (!created && !alive)
+		return 0; /* left by dead processes: start afresh */
+	return 1;
+}
+
+static void setup_rings(struct nmt_port *p, struct pipe_priv *pp)
+{
 	unsigned ri;
 
-	p->num_tx_rings = (req->flags & NMT_OPEN_RX_ONLY) ? 0 : h->nrings;
-	p->num_rx_rings = (req->flags & NMT_OPEN_TX_ONLY) ? 0 : h->nrings;
-	for (ri = 0; ri < h->nrings; ri++) {
-		struct nmt_ring *tx = ring_at(h, e, 0, ri), *rx = ring_at(h, e, 1, ri);
-		struct pipe_chan *ct = chan(h, e, ri), *cr = chan(h, 1 - e, ri);
-		uint32_t prod = __atomic_load_n(&ct->prod, __ATOMIC_ACQUIRE);
-		uint32_t cons = __atomic_load_n(&ct->cons, __ATOMIC_ACQUIRE);
-		char *slots = (char *)h + h->slots_ofs;
-
-		/* the sender's view: owns [prod, cons - 1) */
-		tx->num_slots = h->nslots;
-		tx->nr_buf_size = tx->buf_stride = h->buf_size;
-		tx->ringid = (uint16_t)ri;
-		tx->dir = 0;
-		tx->slot_ofs = slots + ((size_t)e * h->nrings + ri) * h->nslots *
-						sizeof(struct nmt_slot) - (char *)tx;
-		tx->buf_ofs = (char *)h + h->bufs_ofs - (char *)tx;
-		tx->head = tx->cur = prod;
-		tx->tail = cons == 0 ? h->nslots - 1 : cons - 1;
-		p->txk[ri].hwcur = prod;
-		/* the receiver's view: owns [cons, prod) */
-		prod = __atomic_load_n(&cr->prod, __ATOMIC_ACQUIRE);
-		cons = __atomic_load_n(&cr->cons, __ATOMIC_ACQUIRE);
-		rx->num_slots = h->nslots;
-		rx->nr_buf_size = rx->buf_stride = h->buf_size;
-		rx->ringid = (uint16_t)ri;
-		rx->dir = 1;
-		rx->slot_ofs = slots + ((size_t)(1 - e) * h->nrings + ri) * h->nslots *
-						sizeof(struct nmt_slot) - (char *)rx;
-		rx->buf_ofs = (char *)h + h->bufs_ofs - (char *)rx;
-		rx->head = rx->cur = cons;
-		rx->tail = prod;
-		p->rxk[ri].hwcur = cons;
-		cr->rx_want = 0;
-		ct->tx_want = 0;
-		if (p->num_tx_rings)
-			p->tx_rings[ri] = tx;
-		if (p->num_rx_rings)
-			p->rx_rings[ri] = rx;
+	for (ri = 0; ri < p->num_tx_rings; ri++) {
+		nmt_chan_tx_ring(&pp->tx[ri], p->tx_rings[ri]);
+		p->txk[ri].hwcur = p->tx_rings[ri]->head;
+		p->txk[ri].hwtail = p->tx_rings[ri]->tail;
 	}
+	for (ri = 0; ri < p->num_rx_rings; ri++) {
+		nmt_chan_rx_ring(&pp->rx[ri], p->rx_rings[ri]);
+		p->rxk[ri].hwcur = p->rxk[ri].hwtail = p->rx_rings[ri]->head;
+	}
+}
+
+static int give_up(struct nmt_port *p, struct pipe_priv *pp)
+{
+	int e = errno;
+
+	if (pp->h)
+		munmap(pp->h, pp->size);
+	pp->h = NULL; /* close leaves the region alone */
+	errno = e;
+	(void)p;
+	return -1;
 }
 
 int nmt_pipe_open(struct nmt_port *p, const struct nmt_open_req *req)
@@ -411,86 +568,91 @@ int nmt_pipe_open(struct nmt_port *p, const struct nmt_open_req *req)
 	uint32_t nrings = req->tx_rings > req->rx_rings ? req->tx_rings : req->rx_rings;
 	uint32_t nslots = req->tx_slots > req->rx_slots ? req->tx_slots : req->rx_slots;
 	uint32_t buf_size = req->buf_size ? req->buf_size : 2048;
-	int explicit_geom = nrings || nslots;
+	const char *name = p->name[0] ? p->name : req->path;
+	struct pipe_layout want;
 	struct pipe_priv *pp;
 	struct pipe_hdr *h = NULL;
 	int attempt, created, e = req->pipe_end ? 1 : 0;
-	char f[300];
+	char why[PIPE_WHY];
+	unsigned ri, i;
 
-	if (!nrings)
-		nrings = 1;
-	if (!nslots)
-		nslots = 1024;
 	if (nrings > NMT_MAX_RINGS)
-		return nmt_err(p, EINVAL, "%s: %u rings requested, a pipe has at most %d",
-			       req->path, nrings, NMT_MAX_RINGS);
-	if (nslots < 4 || nslots > PIPE_MAX_SLOTS)
-		return nmt_err(p, EINVAL, "%s: %u slots requested, use 4 to %d", req->path,
-			       nslots, PIPE_MAX_SLOTS);
+		return nmt_err(p, EINVAL, "%s: %u rings requested, a pipe has at most %d", name,
+			       nrings, NMT_MAX_RINGS);
+	if (nslots && (nslots < 4 || nslots > PIPE_MAX_SLOTS))
+		return nmt_err(p, EINVAL, "%s: %u slots requested, use 4 to %d", name, nslots,
+			       PIPE_MAX_SLOTS);
+	if (layout(&want, nrings ? nrings : 1, nslots ? nslots : 1024, buf_size) < 0)
+		return nmt_err(p, EINVAL, "%s: buffer size %u out of range [64, 65535]", name,
+			       buf_size);
 	pp = calloc(1, sizeof(*pp));
 	if (!pp)
 		return nmt_err(p, ENOMEM, "out of memory");
-	pp->lockfd = pp->peerfd = -1;
+	pp->lockfd = pp->epfd = -1;
+	for (i = 0; i < NMT_MAX_RINGS; i++)
+		pp->bell[i] = pp->peer[i] = -1;
 	pp->end = e;
 	snprintf(pp->path, sizeof(pp->path), "%s", req->path);
 	p->priv = pp;
 	p->ops = &pipe_ops;
-	for (attempt = 0; attempt < 20; attempt++) {
-		struct stat st;
-		int fd = open(req->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	for (attempt = 0; attempt < 20 && !h; attempt++) {
+		int fd = nmt_shm_open(p, req->path, &created), ok;
 
 		if (fd < 0)
-			return nmt_err(p, errno, "%s: cannot open shared memory: %s", req->path,
-				       strerror(errno));
-		if (flock(fd, LOCK_EX) < 0 || fstat(fd, &st) < 0) {
+			return -1;
+		if (flock(fd, LOCK_EX) < 0 || fstat(fd, &pp->st) < 0) {
 			int err = errno;
 
 			close(fd);
 			return nmt_err(p, err, "%s: %s", req->path, strerror(err));
 		}
-		if (st.st_nlink == 0) { /* removed by a reaper meanwhile */
+		if (pp->st.st_nlink == 0) { /* removed by a reaper meanwhile */
 			close(fd);
 			continue;
 		}
-		if (st.st_uid != geteuid()) {
-			close(fd);
-			return nmt_err(p, EACCES, "%s belongs to uid %u, not to you (uid %u)",
-				       req->path, (unsigned)st.st_uid, (unsigned)geteuid());
-		}
-		created = st.st_size == 0;
-		if (created && init_region(p, fd, req->path, nrings, nslots, buf_size) < 0) {
+		created = pp->st.st_size == 0; /* whoever locks an empty one first makes it */
+		if (created && init_region(p, fd, req->path, &want) < 0) {
 			int err = errno;
 
-			unlink_all(req->path);
+			unlink_all(req->path, &pp->st, NULL);
 			close(fd);
 			errno = err;
 			return -1;
 		}
-		if (fstat(fd, &st) < 0 || (size_t)st.st_size < sizeof(struct pipe_hdr)) {
-			unlink_all(req->path);
+		if (fstat(fd, &pp->st) < 0 || (size_t)pp->st.st_size < sizeof(struct pipe_hdr)) {
+			unlink_all(req->path, &pp->st, NULL);
 			close(fd);
 			continue;
 		}
-		h = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		h = mmap(NULL, sizeof(*h), PROT_READ, MAP_SHARED, fd, 0);
 		if (h == MAP_FAILED) {
 			int err = errno;
 
 			close(fd);
 			return nmt_err(p, err, "%s: mmap: %s", req->path, strerror(err));
 		}
-		if (h->magic != PIPE_MAGIC || h->version != PIPE_VERSION || !h->ready ||
-		    h->size != (uint64_t)st.st_size ||
-		    (!created && !end_alive(&h->end[0]) && !end_alive(&h->end[1]))) {
-			/* half-made or left by dead processes: start afresh */
-			munmap(h, (size_t)st.st_size);
-			h = NULL;
-			unlink_all(req->path);
+		ok = check_header(p, pp, h, (size_t)pp->st.st_size, created);
+		munmap(h, sizeof(*h));
+		h = NULL;
+		if (ok < 0) {
+			close(fd);
+			return -1;
+		}
+		if (ok == 0) {
+			unlink_all(req->path, &pp->st, NULL);
 			close(fd);
 			continue;
 		}
+		pp->size = pp->lay.size;
+		h = mmap(NULL, pp->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (h == MAP_FAILED) {
+			int err = errno;
+
+			h = NULL;
+			close(fd);
+			return nmt_err(p, err, "%s: mmap: %s", req->path, strerror(err));
+		}
 		pp->lockfd = fd;
-		pp->size = (size_t)st.st_size;
-		break;
 	}
 	if (!h)
 		return nmt_err(p, EAGAIN, "%s: could not set up the pipe (raced too often)",
@@ -499,72 +661,80 @@ int nmt_pipe_open(struct nmt_port *p, const struct nmt_open_req *req)
 	if (end_alive(&h->end[e])) {
 		int pid = h->end[e].pid;
 
-		pp->h = NULL;
-		munmap(h, pp->size);
-		return nmt_err(p, EBUSY, "%s: this end of the pipe is already open (pid %d)",
-			       p->name[0] ? p->name : req->path, pid);
+		give_up(p, pp);
+		return nmt_err(p, EBUSY, "%s: this end of the pipe is already open (pid %d)", name,
+			       pid);
 	}
-	if (explicit_geom && ((req->tx_rings | req->rx_rings) && nrings != h->nrings)) {
-		uint32_t have = h->nrings;
+	if (nrings && nrings != pp->lay.nrings) {
+		give_up(p, pp);
+		return nmt_err(p, EINVAL, "%s: the pipe exists with %u ring pairs, not %u", name,
+			       pp->lay.nrings, nrings);
+	}
+	if (nslots && nslots != pp->lay.nslots) {
+		give_up(p, pp);
+		return nmt_err(p, EINVAL, "%s: the pipe exists with %u slots per ring, not %u", name,
+			       pp->lay.nslots, nslots);
+	}
+	for (ri = 0; ri < pp->lay.nrings; ri++) {
+		const struct pipe_layout *l = &pp->lay;
 
-		pp->h = NULL;
-		munmap(h, pp->size);
-		return nmt_err(p, EINVAL, "%s: the pipe exists with %u ring pairs, not %u",
-			       p->name[0] ? p->name : req->path, have, nrings);
+		if (nmt_chan_init(&pp->tx[ri], chan(h, l, e, ri), chan_slots(h, l, e, ri),
+				  l->nslots, l->nbufs, l->buf_size, why, sizeof(why)) < 0 ||
+		    nmt_chan_init(&pp->rx[ri], chan(h, l, 1 - e, ri), chan_slots(h, l, 1 - e, ri),
+				  l->nslots, l->nbufs, l->buf_size, why, sizeof(why)) < 0) {
+			give_up(p, pp);
+			return nmt_err(p, EPROTO, "%s: the other end broke the pipe protocol (ring "
+						  "%u: %s); close both ends and reopen",
+				       name, ri, why);
+		}
 	}
-	if (explicit_geom && ((req->tx_slots | req->rx_slots) && nslots != h->nslots)) {
-		uint32_t have = h->nslots;
-
-		pp->h = NULL;
-		munmap(h, pp->size);
-		return nmt_err(p, EINVAL, "%s: the pipe exists with %u slots per ring, not %u",
-			       p->name[0] ? p->name : req->path, have, nslots);
+	if (open_bells(p, pp) < 0 ||
+	    nmt_rings_alloc_in(p, (req->flags & NMT_OPEN_RX_ONLY) ? 0 : pp->lay.nrings,
+			       (req->flags & NMT_OPEN_TX_ONLY) ? 0 : pp->lay.nrings, pp->lay.nslots,
+			       pp->lay.nslots, pp->lay.buf_size, pp->lay.buf_size,
+			       (char *)h + pp->lay.bufs_ofs, 0) < 0)
+		return give_up(p, pp);
+	for (ri = 0; ri < pp->lay.nrings; ri++) {
+		pp->rx[ri].c->rx_want = 0;
+		pp->tx[ri].c->tx_want = 0;
 	}
-	fifo_path(f, sizeof(f), req->path, e);
-	p->fd = open(f, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (p->fd < 0)
-		goto fail_fifo;
-	fifo_path(f, sizeof(f), req->path, 1 - e);
-	pp->peerfd = open(f, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (pp->peerfd < 0)
-		goto fail_fifo;
-	drain(p->fd);
+	setup_rings(p, pp);
 	h->end[e].pid = getpid();
 	h->end[e].starttime = proc_starttime(getpid());
 	h->end[e].open = 1;
-	setup_rings(p, pp, req);
 	flock(pp->lockfd, LOCK_UN);
 	p->backend = "pipe";
-	p->mem = (char *)h + h->bufs_ofs;
-	p->memsize = h->size;
-	p->buf_size = h->buf_size;
-	p->num_bufs = h->nbufs;
-	p->num_tx_slots = p->num_tx_rings ? h->nslots : 0;
-	p->num_rx_slots = p->num_rx_rings ? h->nslots : 0;
+	p->memsize = pp->size;
+	p->num_bufs = pp->lay.nbufs;
 	snprintf(p->mem_id, sizeof(p->mem_id), "shm:%.120s", req->path);
 	return 0;
-
-fail_fifo: {
-	int err = errno;
-
-	pp->h = NULL;
-	munmap(h, pp->size);
-	return nmt_err(p, err, "%s: %s", f, strerror(err));
-}
 }
 
 int nmt_pipe_probe(const char *path, struct nmt_pipe_info *info, int reap, char *err,
 		   size_t errlen)
 {
-	struct pipe_hdr *h;
+	struct nmt_port tmp; /* for the shm.c messages */
+	struct pipe_layout l;
+	struct pipe_hdr h;
 	struct stat st;
-	int fd = open(path, O_RDWR | O_CLOEXEC), k;
+	void *m;
+	int fd, k;
 
 	memset(info, 0, sizeof(*info));
+	tmp.errmsg[0] = '\0';
+	fd = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
 
 		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		errno = e;
+		return -1;
+	}
+	if (nmt_shm_check_fd(&tmp, fd, path, S_IFREG) < 0) {
+		int e = errno;
+
+		close(fd); /* not ours: neither looked into nor removed */
+		snprintf(err, errlen, "%s", tmp.errmsg);
 		errno = e;
 		return -1;
 	}
@@ -577,15 +747,16 @@ int nmt_pipe_probe(const char *path, struct nmt_pipe_info *info, int reap, char 
 		return -1;
 	}
 	if (st.st_nlink == 0 || (size_t)st.st_size < sizeof(struct pipe_hdr)) {
-		if (reap && st.st_nlink)
-			unlink_all(path);
+		/* an empty one may be being made (its maker holds no lock before flock) */
+		if (reap && st.st_nlink && st.st_size > 0)
+			unlink_all(path, &st, NULL);
 		close(fd);
-		snprintf(err, errlen, "%s: not a pipe (removed)", path);
+		snprintf(err, errlen, "%s: not a pipe", path);
 		errno = ENOENT;
 		return -1;
 	}
-	h = mmap(NULL, sizeof(*h), PROT_READ, MAP_SHARED, fd, 0);
-	if (h == MAP_FAILED) {
+	m = mmap(NULL, sizeof(h), PROT_READ, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED) {
 		int e = errno;
 
 		close(fd);
@@ -593,19 +764,21 @@ int nmt_pipe_probe(const char *path, struct nmt_pipe_info *info, int reap, char 
 		errno = e;
 		return -1;
 	}
-	if (h->magic == PIPE_MAGIC && h->version == PIPE_VERSION && h->ready) {
-		info->rings = h->nrings;
-		info->slots = h->nslots;
-		info->buf_size = h->buf_size;
-		info->size = h->size;
-		for (k = 0; k < 2; k++) {
-			info->alive[k] = end_alive(&h->end[k]);
-			info->pid[k] = h->end[k].open ? h->end[k].pid : 0;
-		}
+	memcpy(&h, m, sizeof(h));
+	if (h.magic == PIPE_MAGIC && h.ready && h.version == PIPE_VERSION &&
+	    layout(&l, h.nrings, h.nslots, h.buf_size) == 0 && l.size == (size_t)st.st_size) {
+		info->rings = h.nrings;
+		info->slots = h.nslots;
+		info->buf_size = h.buf_size;
+		info->size = l.size;
 	}
-	munmap(h, sizeof(*h));
+	for (k = 0; k < 2; k++) {
+		info->alive[k] = end_alive(&((struct pipe_hdr *)m)->end[k]);
+		info->pid[k] = h.end[k].open ? h.end[k].pid : 0;
+	}
+	munmap(m, sizeof(h));
 	if (reap && !info->alive[0] && !info->alive[1])
-		unlink_all(path);
+		unlink_all(path, &st, NULL);
 	close(fd);
 	return 0;
 }

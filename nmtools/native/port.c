@@ -478,7 +478,8 @@ int nmt_send(struct nmt_port *p, const uint8_t *data, const uint32_t *lens, uint
 	return (int)sent;
 }
 
-/* take one complete frame from ring r if there is one; -2 when out does not fit */
+/* take one complete frame from ring r if there is one; -2 when out does not fit, -3 when
+ * the frame fills the whole ring and so can never end */
 static int take_frame(struct nmt_ring *r, uint8_t *out, size_t cap, uint32_t *len)
 {
 	uint32_t h = r->head, total = 0, n = nmt_ring_space(r), k = 0;
@@ -487,7 +488,7 @@ static int take_frame(struct nmt_ring *r, uint8_t *out, size_t cap, uint32_t *le
 	while (k < n && (nmt_slot(r, nmt_ring_add(r, h, k))->flags & NMT_NS_MOREFRAG))
 		k++;
 	if (k >= n)
-		return 0;
+		return n == r->num_slots - 1 ? -3 : 0;
 	for (uint32_t j = 0; j <= k; j++) {
 		struct nmt_slot *s = nmt_slot(r, nmt_ring_add(r, h, j));
 
@@ -536,6 +537,11 @@ int nmt_recv(struct nmt_port *p, uint8_t *out, size_t cap, uint32_t *lens, uint3
 				}
 				if (rc == -2 && got == 0)
 					return nmt_err(p, ENOBUFS, "receive buffer too small");
+				if (rc == -3 && got == 0)
+					return nmt_err(p, EPROTO,
+						       "%s: rx ring %u is full of one unfinished frame "
+						       "(%u slots, each NS_MOREFRAG): it can never end",
+						       p->name, i, r->num_slots - 1);
 			}
 			/* give back what was taken, fetch what arrived */
 			for (i = 0; i < p->num_rx_rings; i++)
