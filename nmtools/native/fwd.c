@@ -45,8 +45,13 @@ static void rings_move(struct nmt_ring *rx, struct nmt_ring *tx, uint32_t *frame
 		uint32_t n = frame_slots(rx, ri), j, bytes = 0;
 		int fits;
 
-		if (n == 0)
-			break; /* the rest of the frame has not arrived */
+		if (n == 0) {
+			/* the rest of the frame has not arrived; when the frame fills the
+			 * whole ring it never will (a peer flagged every slot MOREFRAG) */
+			if (ri == rx->head && nmt_ring_space(rx) == rx->num_slots - 1)
+				c->stuck = 1;
+			break;
+		}
 		/* a frame dst cannot carry is dropped; one that can waits for room */
 		fits = n < tx->num_slots;
 		for (j = 0; j < n && fits; j++) {
@@ -131,7 +136,7 @@ int nmt_run_fwd(struct nmt_port *src, struct nmt_port *dst, uint64_t count, uint
 		int zerocopy, int idle_ms, struct nmt_stats *st, uint64_t *copied)
 {
 	int zc = zerocopy && nmt_fwd_zerocopy(src, dst);
-	struct nmt_fwd_count c = { 0, 0, 0, 0 };
+	struct nmt_fwd_count c = { 0, 0, 0, 0, 0 };
 	uint64_t idle_since = 0, last = 0;
 	unsigned i;
 	int rc = 0;
@@ -156,6 +161,11 @@ int nmt_run_fwd(struct nmt_port *src, struct nmt_port *dst, uint64_t count, uint
 				goto out;
 			}
 		moved = nmt_fwd_move(src, dst, want < burst ? (uint32_t)want : burst, zc, &c);
+		if (c.stuck) {
+			rc = nmt_err(src, EPROTO, "%s: a frame fills the whole rx ring and never ends "
+				     "(every slot has NS_MOREFRAG): the sender is broken", src->name);
+			goto out;
+		}
 		if (moved) {
 			for (i = 0; i < dst->num_tx_rings; i++)
 				if (nmt_txsync(dst, i) < 0) {

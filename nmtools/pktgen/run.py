@@ -14,7 +14,7 @@ from typing import Any
 
 from nmtools import _bindings as B
 from nmtools import ui
-from nmtools.errors import NmError, NoSuchPort, UsageError
+from nmtools.errors import NmError, NoSuchPort, UsageError, printable
 from nmtools.pktgen import packets
 from nmtools.pktgen.config import Config, Endpoint, Function
 from nmtools.pktgen.parse import default_endpoints
@@ -241,8 +241,19 @@ def _open_ports(cfg: Config) -> list[Port]:
     ports = [first]
     try:
         rings = first.num_tx_rings if cfg.function.sends else first.num_rx_rings
-        if cfg.function == Function.PONG:
+        if cfg.function in (Function.PING, Function.PONG):
             rings = min(first.num_tx_rings, first.num_rx_rings)
+        if rings == 0:
+            need = (
+                "tx and rx"
+                if cfg.function in (Function.PING, Function.PONG)
+                else ("tx" if cfg.function.sends else "rx")
+            )
+            only = "transmit-only (/T)" if first.num_rx_rings == 0 else "receive-only (/R)"
+            raise UsageError(
+                f"-f {cfg.function.value} needs {need} rings, and {printable(cfg.port)} is "
+                f"{only}: drop the /{'T' if first.num_rx_rings == 0 else 'R'}"
+            )
         if cfg.threads > rings and first.backend == "xdp":
             # an AF_XDP socket a queue: more threads than queues need AF_PACKET sockets
             if first.request.auto:

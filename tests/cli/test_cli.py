@@ -171,3 +171,15 @@ def test_the_nmtools_name_never_hands_over():
         pytest.skip("needs the installed nmtools console script")
     r = subprocess.run([str(script), "-D", "x.so"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "No such option" in r.stderr
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["rx", "-i", "null/T"], "-f rx needs rx rings, and null/T is transmit-only (/T)"),
+        (["tx", "-i", "null/R"], "-f tx needs tx rings, and null/R is receive-only (/R)"),
+        (["ping", "-i", "null/R"], "-f ping needs tx and rx rings"),
+    ],
+)
+def test_one_way_port_without_the_rings_a_function_needs(args, needle, shm):
+    assert_one_line_error(run("pkt-gen", *args), 2, needle)

@@ -85,7 +85,7 @@ VICTIM = r"""
 import json, sys, threading, time
 from nmtools import open_port
 from nmtools.errors import NmError
-from nmtools.loops import LoopStats, run_rx, run_tx
+from nmtools.loops import LoopStats, run_forward, run_rx, run_tx
 name, what, count, secs = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
 st, err, got = LoopStats(), "", 0
 with open_port(name) as p:
@@ -106,6 +106,9 @@ with open_port(name) as p:
             print(json.dumps({"pkts": st.snapshot().pkts}), flush=True)
             sys.stdin.readline()
             run_tx(p, bytes(60), count=10, batch=64, stats=LoopStats())
+        elif what == "fwd":  # netmap bridge's loop, the pipe end as its source
+            with open_port("null") as sink:
+                got = run_forward(p, sink, count=count, idle=secs, stats=st).stats.pkts
         else:  # Port.recv, frames copied out by the slow path
             while time.monotonic() < end:
                 got += len(p.recv(max_frames=64, timeout=0.2))
@@ -343,6 +346,19 @@ def test_recv_says_when_a_frame_can_never_end(shm, run):
     got = _result(rx)
     assert got["pkts"] == 0
     assert "is full of one unfinished frame (1023 slots, each NS_MOREFRAG)" in got["error"]
+
+
+def test_forward_says_when_a_frame_can_never_end(shm, run):
+    """The same never-ending frame stops run_forward with one line instead of a wait."""
+    tx = run.add(_py(VICTIM, "netmap:hf{1", "tx", "5000", "30"))
+    _ready(tx)
+    time.sleep(0.3)
+    run.hostile(shm, "hf", "more", 1.0).wait(10)
+    fwd = run.add(_py(VICTIM, "netmap:hf}1", "fwd", "0", "3"))
+    _ready(fwd)
+    got = _result(fwd)
+    assert got["pkts"] == 0
+    assert "fills the whole rx ring and never ends" in got["error"], got
 
 
 # ---- scribbles on what is not trusted anyway: counts stay exact -------------------------
