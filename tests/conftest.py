@@ -23,6 +23,10 @@ import pytest
 #: Tool -> the Debian package that has it (README lists them next to the test command).
 TOOL_PACKAGES: dict[str, str] = {
     "bash": "bash",
+    "capinfos": "wireshark-common",
+    "editcap": "wireshark-common",
+    "mergecap": "wireshark-common",
+    "sudo": "sudo",
     "ethtool": "ethtool",
     "fish": "fish",
     "ip": "iproute2",
@@ -40,6 +44,16 @@ TOOL_PACKAGES: dict[str, str] = {
     "tshark": "tshark",
     "zsh": "zsh",
 }
+
+
+SANITIZER_VARS = ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS")
+
+
+def foreign_env() -> dict[str, str]:
+    """The environment for other programs (tshark, editcap, ...): without the sanitizer
+    runtime a sanitized build of ours runs with (README, Development), which some of them
+    hang under."""
+    return {k: v for k, v in os.environ.items() if k not in SANITIZER_VARS}
 
 
 def need_tool(name: str, package: str | None = None, *, found: str | None = None) -> str:

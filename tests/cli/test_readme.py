@@ -32,6 +32,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import SANITIZER_VARS
+
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 VENV = Path(sys.prefix)
@@ -139,11 +141,18 @@ def _run(block: Block, ns: str, home: Path) -> subprocess.CompletedProcess[str]:
         "LANG": "C.UTF-8",
         "TERM": "dumb",
         "NMTOOLS_SHM_DIR": str(home / "shm"),
+        # a sanitized build (README, Development) needs its runtime in every nm it starts
+        **{k: v for k, v in os.environ.items() if k in SANITIZER_VARS},
     }
     if block.lang == "python":
         cmd = [str(VENV / "bin" / "python"), "-c", block.code]
     else:
-        cmd = ["bash", "--norc", "--noprofile", "-c", PRELUDE + block.commands]
+        prelude = PRELUDE
+        if any(k in os.environ for k in SANITIZER_VARS):
+            # sudo drops LD_PRELOAD; a sanitized build's nm needs it under sudo too
+            keep = " ".join(f'{k}="${k}"' for k in SANITIZER_VARS if k in os.environ)
+            prelude += f'sudo() {{ command sudo {keep} "$@"; }}\n'
+        cmd = ["bash", "--norc", "--noprofile", "-c", prelude + block.commands]
     user = [] if block.as_root else NO_CAPS
     return subprocess.run(
         ["ip", "netns", "exec", ns, *user, *cmd],

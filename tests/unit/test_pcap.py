@@ -18,12 +18,17 @@ import pytest
 
 from nmtools import pcap
 from nmtools.pcap import PcapError
+from tests.conftest import foreign_env
 
 TSHARK = shutil.which("tshark")
 CAPINFOS = shutil.which("capinfos")
-needs_capinfos = pytest.mark.skipif(
-    CAPINFOS is None, reason="capinfos not installed (apt wireshark-common)"
-)
+needs_capinfos = pytest.mark.tools("capinfos")
+
+
+@pytest.mark.tools("tshark")
+def test_tshark_is_here():
+    """The reads below compare with tshark where it is installed; CI must have it."""
+    assert TSHARK
 
 
 def frame(n: int, size: int) -> bytes:
@@ -134,7 +139,11 @@ def view(tr: pcap.Trace) -> list[tuple[int, int, int, bytes]]:
 def tshark_view(path: str) -> list[tuple[int, int, int, bytes]]:
     """(time ns or -1, captured, on the wire, bytes) of every packet, as tshark reads them."""
     r = subprocess.run(
-        [TSHARK, "-r", path, "-T", "json", "-x"], capture_output=True, text=True, timeout=60
+        [TSHARK, "-r", path, "-T", "json", "-x"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=foreign_env(),
     )
     assert r.returncode == 0, r.stderr
     out = []
@@ -152,7 +161,9 @@ def tshark_view(path: str) -> list[tuple[int, int, int, bytes]]:
 
 def wiretap_refuses(path: str) -> bool:
     """Whether Wireshark's file library finds the file damaged (capinfos starts fast)."""
-    r = subprocess.run([CAPINFOS, "-c", path], capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [CAPINFOS, "-c", path], capture_output=True, text=True, timeout=60, env=foreign_env()
+    )
     return r.returncode != 0
 
 

@@ -7,27 +7,24 @@ packets and times (to the microsecond where the tool's format keeps no more).
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
 import pytest
 
 from nmtools import pcap
+from tests.conftest import foreign_env
 
 from .test_pcap import FRAMES, TS_NS, classic, us
 
 TOOLS = ("editcap", "tshark", "tcpdump", "mergecap")
-missing = [t for t in TOOLS if shutil.which(t) is None]
-pytestmark = pytest.mark.skipif(
-    bool(missing), reason=f"{', '.join(missing)} not installed (apt tshark tcpdump)"
-)
+pytestmark = pytest.mark.tools(*TOOLS)
 
 SECOND = [f[::-1][: max(14, len(f) // 2)] for f in FRAMES[:3]]
 SECOND_TS = [t + 777 for t in TS_NS[:3]]
 
 
 def run(*cmd: str) -> None:
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=foreign_env())
     assert r.returncode == 0, (cmd, r.stderr)
 
 
