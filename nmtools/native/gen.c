@@ -576,7 +576,7 @@ static int gen_tx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct 
 	}
 	while (!st->cancel && (g->count == 0 || queued < g->count)) {
 		uint32_t budget = burst;
-		uint64_t moved_pk = 0, moved_by = 0, now;
+		uint64_t moved_pk = 0, moved_by = 0, now, queued0 = queued;
 
 		if (end_at || ns_per_pkt > 0)
 			now = nmt_now_ns();
@@ -714,6 +714,9 @@ static int gen_tx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct 
 			}
 			account_slots(r, before, p->txk[ri].hwcur, &moved_pk, &moved_by, fixed_len);
 		}
+		/* a paced rate runs to the last packet handed over, not to the end of -t */
+		if (ns_per_pkt > 0 && queued != queued0)
+			st->t_last_ns = now;
 		if (moved_pk) {
 			pk += moved_pk;
 			by += moved_by;

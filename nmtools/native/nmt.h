@@ -292,6 +292,7 @@ struct nmt_stats {
 	volatile uint64_t errors;
 	volatile uint64_t t_start_ns; /* first packet (or start) */
 	volatile uint64_t t_end_ns;   /* last packet (or end) */
+	volatile uint64_t t_last_ns;  /* paced tx: when the last batch left (0: not kept) */
 	volatile int cancel;          /* set to stop the loop */
 	volatile int done;            /* set by the loop when it returns */
 };

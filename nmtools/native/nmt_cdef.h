@@ -78,6 +78,7 @@ struct nmt_stats {
 	volatile uint64_t errors;
 	volatile uint64_t t_start_ns;
 	volatile uint64_t t_end_ns;
+	volatile uint64_t t_last_ns;
 	volatile int cancel;
 	volatile int done;
 };

@@ -752,8 +752,8 @@ def _summary(
         seconds,
         framing=cfg.framing,
         normalize=cfg.normalize,
-        requested_pps=pps or None,
-        achieved_pps=_achieved(workers) if len(workers) > 1 else None,
+        requested_pps=(pps or None) if cfg.function.sends else None,
+        achieved_pps=_achieved(workers) if pps and cfg.function.sends else None,
         drops=s.drops,
         errors=s.errors,
         extra=extra,
@@ -763,12 +763,13 @@ def _summary(
 
 def _achieved(workers: list[Worker]) -> float:
     """Several paced streams: the sum of each one's rate over its own packets' intervals
-    (n - 1 intervals from its first packet to its last); nan when a stream that sent has
-    too few packets to tell."""
+    (n - 1 intervals from its first packet to its last handed over: a -t run's loop sleeps
+    on to the end of -t after it); nan when a stream that sent has too few packets to tell."""
     total = 0.0
     for w in workers:
-        n = int(w.run.st.pkts)
-        span = (int(w.run.st.t_end_ns) - int(w.run.st.t_start_ns)) / 1e9
+        st = w.run.st
+        n = int(st.pkts)
+        span = (int(st.t_last_ns or st.t_end_ns) - int(st.t_start_ns)) / 1e9
         if n == 0:
             continue
         if n < 2 or span <= 0:

@@ -60,3 +60,20 @@ def test_the_packet_due_at_the_start_goes(nm):
     r = nm.run("pkt-gen", "tx", "-i", "null", "-t", "0.3", "-R", "1pps", "--json")
     assert r.returncode == 0, r.stderr
     assert nm.summary(r.stdout)["pkts"] == 1
+
+
+def test_a_timed_run_is_measured_to_its_last_packet(nm):
+    """-t 1 -R 10pps sends 10 packets, the last due at 0.9 s; the loop then sleeps to the end
+    of -t, which is not part of the rate (it read -10.00%)."""
+    r = nm.run("pkt-gen", "tx", "-i", "null", "-t", "1", "-R", "10pps", "--json")
+    assert r.returncode == 0, r.stderr
+    s = nm.summary(r.stdout)
+    assert s["pkts"] == 10 and abs(s["rate_error"]) < 0.005, s
+
+
+def test_a_receiver_claims_no_rate(nm):
+    """-R paces senders; rx -R printed a Rate line (achieved 2.6 pps, -99.74%)."""
+    r = nm.run("pkt-gen", "rx", "-i", "null", "-R", "1000", "-t", "0.3", "--json")
+    assert r.returncode == 0, r.stderr
+    s = nm.summary(r.stdout)
+    assert s["requested_pps"] is None and s["rate_error"] is None, s
