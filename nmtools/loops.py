@@ -116,7 +116,7 @@ def run_pattern_tx(
     """Send `count` self-checking frames (length and bytes follow from seed and number)."""
     st = stats or LoopStats()
     h = port.handle
-    B.check(B.lib.nmt_run_pattern_tx(h, count, seed, minlen, maxlen, batch, st.c), h)
+    B.check(B.lib.nmt_pattern_tx(h, count, seed, minlen, maxlen, batch, st.c), h)
     return st.snapshot()
 
 
@@ -151,7 +151,7 @@ def run_pattern_rx(
     """Receive and check `count` pattern frames; gives up after `idle` seconds of silence."""
     st = stats or LoopStats()
     h = port.handle
-    B.check(B.lib.nmt_run_pattern_rx(h, count, seed, minlen, maxlen, int(idle * 1000), st.c), h)
+    B.check(B.lib.nmt_pattern_rx(h, count, seed, minlen, maxlen, int(idle * 1000), st.c), h)
     return PatternResult(st.snapshot(), B.cstr(h.errmsg))
 
 
@@ -182,6 +182,6 @@ def run_forward(
     copied = B.ffi.new("uint64_t *")
     h, hd = src._h(), dst._h()  # ValueError when closed
     zc = zerocopy and bool(B.lib.nmt_fwd_zerocopy(h, hd))
-    rc = B.lib.nmt_run_fwd(h, hd, count, burst, int(zerocopy), int(idle * 1000), st.c, copied)
+    rc = B.lib.nmt_fwd_run(h, hd, count, burst, int(zerocopy), int(idle * 1000), st.c, copied)
     B.check(rc, h)
     return ForwardResult(st.snapshot(), zc, int(copied[0]))

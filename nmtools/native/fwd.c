@@ -126,13 +126,13 @@ uint32_t nmt_fwd_move(struct nmt_port *src, struct nmt_port *dst, uint32_t frame
 }
 
 /*
- * nmt_run_fwd - forward src -> dst until count frames (0: no limit), idle_ms
+ * nmt_fwd_run - forward src -> dst until count frames (0: no limit), idle_ms
  * without a frame after the first (0: no limit), or st->cancel. burst: most
  * frames per move (netmap bridge's -b). zerocopy: swap buffers when the ports
  * share memory (else copy). Counts: st->pkts/bytes forwarded, st->drops
  * frames too long for dst, *copied slots copied (0 when swapping).
  */
-int nmt_run_fwd(struct nmt_port *src, struct nmt_port *dst, uint64_t count, uint32_t burst,
+int nmt_fwd_run(struct nmt_port *src, struct nmt_port *dst, uint64_t count, uint32_t burst,
 		int zerocopy, int idle_ms, struct nmt_stats *st, uint64_t *copied)
 {
 	int zc = zerocopy && nmt_fwd_zerocopy(src, dst);
@@ -148,13 +148,13 @@ int nmt_run_fwd(struct nmt_port *src, struct nmt_port *dst, uint64_t count, uint
 	}
 	if (!burst)
 		burst = 1024;
-	st->t_start_ns = st->t_end_ns = nmt_now_ns();
+	st->t_start_ns = st->t_end_ns = nmt_clock_ns();
 	while (!st->cancel && (!count || c.pkts + c.dropped < count)) {
 		uint64_t want = count ? count - c.pkts - c.dropped : burst;
 		uint32_t moved;
 
 		if (!c.pkts && !c.dropped)
-			st->t_start_ns = nmt_now_ns(); /* the first batch's time counts too */
+			st->t_start_ns = nmt_clock_ns(); /* the first batch's time counts too */
 		for (i = 0; i < src->num_rx_rings; i++)
 			if (nmt_rxsync(src, i) < 0) {
 				rc = -1;
@@ -176,11 +176,11 @@ int nmt_run_fwd(struct nmt_port *src, struct nmt_port *dst, uint64_t count, uint
 			st->bytes = c.bytes;
 			st->drops = c.dropped;
 			st->events++;
-			last = st->t_end_ns = nmt_now_ns();
+			last = st->t_end_ns = nmt_clock_ns();
 			idle_since = 0;
 			continue;
 		}
-		if (idle_ms > 0 && last && nmt_now_ns() - last >= (uint64_t)idle_ms * 1000000)
+		if (idle_ms > 0 && last && nmt_clock_ns() - last >= (uint64_t)idle_ms * 1000000)
 			break;
 		/* frames waiting but no room on dst: wait for dst; else for src */
 		for (i = 0; i < src->num_rx_rings; i++)

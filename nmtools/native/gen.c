@@ -449,7 +449,7 @@ static int sleep_until(uint64_t t, const volatile int *cancel)
 	static __thread int slack_set;
 	uint64_t now;
 
-	while ((now = nmt_now_ns()) < t) {
+	while ((now = nmt_clock_ns()) < t) {
 		if (*cancel)
 			return 1;
 		if (t - now > SLEEP_MIN_NS) {
@@ -567,7 +567,7 @@ static int gen_tx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct 
 
 		min_batch = m < 1 ? 1 : (m > burst ? burst : (uint32_t)m);
 	}
-	start = nmt_now_ns();
+	start = nmt_clock_ns();
 	st->t_start_ns = start;
 	if (g->duration_ns) {
 		end_at = sat_add(start, g->duration_ns);
@@ -579,7 +579,7 @@ static int gen_tx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct 
 		uint64_t moved_pk = 0, moved_by = 0, now, queued0 = queued;
 
 		if (end_at || ns_per_pkt > 0)
-			now = nmt_now_ns();
+			now = nmt_clock_ns();
 		else
 			now = 0;
 		/* paced: the packets due before the end go, even a little late */
@@ -600,7 +600,7 @@ static int gen_tx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct 
 			if (go > now) {
 				if (sleep_until(go, &st->cancel))
 					break;
-				now = nmt_now_ns();
+				now = nmt_clock_ns();
 			}
 			nmt_hist_add(&run->gap, now - go);
 			allowed = d2u64((double)(now - start) / ns_per_pkt);
@@ -614,7 +614,7 @@ static int gen_tx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct 
 		}
 		if (g->count && g->count - queued < budget)
 			budget = (uint32_t)(g->count - queued);
-		batch_ts = s.mark ? (now ? now : nmt_now_ns()) : 0; /* txseq: when the batch left */
+		batch_ts = s.mark ? (now ? now : nmt_clock_ns()) : 0; /* txseq: when the batch left */
 		for (ri = first; ri < last && budget; ri++) {
 			struct nmt_ring *r = p->tx_rings[ri];
 			uint32_t before = p->txk[ri].hwcur, h = r->head, n = 0;
@@ -723,7 +723,7 @@ static int gen_tx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct 
 			st->pkts = pk;
 			st->bytes = by;
 			if (++st->events % 256 == 0)
-				st->t_end_ns = nmt_now_ns();
+				st->t_end_ns = nmt_clock_ns();
 			idle_since = 0;
 		} else if (budget && nmt_ring_idle(p, ring, NMT_WAIT_TX, &idle_since) < 0) {
 			rc = -1;
@@ -745,7 +745,7 @@ out:
 		st->pkts = pk;
 		st->bytes = by;
 	}
-	st->t_end_ns = nmt_now_ns();
+	st->t_end_ns = nmt_clock_ns();
 	free(scratch);
 	gstate_free(&s);
 	return rc;
@@ -796,7 +796,7 @@ static int gen_rx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct 
 {
 	struct nmt_stats *st = &run->st;
 	uint32_t first, last, ri, burst = g->burst ? g->burst : 512;
-	uint64_t pk = 0, by = 0, idle_since = 0, last_pkt = 0, start = nmt_now_ns();
+	uint64_t pk = 0, by = 0, idle_since = 0, last_pkt = 0, start = nmt_clock_ns();
 	struct flowseq *flows = NULL;
 	uint32_t mark = g->mark_off >= 0 ? (uint32_t)g->mark_off : 0;
 	int rc = 0, in_frame = 0;
@@ -874,7 +874,7 @@ static int gen_rx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct 
 		if (free_slots < run->min_space)
 			run->min_space = free_slots;
 		if (got) {
-			now = nmt_now_ns();
+			now = nmt_clock_ns();
 			if (!last_pkt)
 				st->t_start_ns = now;
 			last_pkt = now;
@@ -884,7 +884,7 @@ static int gen_rx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct 
 			st->t_end_ns = now;
 			idle_since = 0;
 		} else {
-			now = nmt_now_ns();
+			now = nmt_clock_ns();
 			if (g->idle_stop_ms > 0 && last_pkt &&
 			    now - last_pkt >= (uint64_t)g->idle_stop_ms * 1000000)
 				break;
@@ -902,7 +902,7 @@ out:
 	st->pkts = pk;
 	st->bytes = by;
 	if (!last_pkt)
-		st->t_start_ns = st->t_end_ns = nmt_now_ns();
+		st->t_start_ns = st->t_end_ns = nmt_clock_ns();
 	free(flows);
 	return rc;
 }
@@ -937,12 +937,12 @@ static int gen_ping(struct nmt_port *p, const struct nmt_gen *g, struct nmt_run 
 			       "do not fit in %u; use a shorter -l", p->name, s.longest,
 			       tx->nr_buf_size);
 	}
-	start = nmt_now_ns();
+	start = nmt_clock_ns();
 	st->t_start_ns = start;
 	if (g->duration_ns)
 		end_at = sat_add(start, g->duration_ns);
 	while (!st->cancel && (g->count == 0 || run->sent < g->count)) {
-		uint64_t now = nmt_now_ns(), deadline;
+		uint64_t now = nmt_clock_ns(), deadline;
 		uint32_t n = 0, want;
 
 		if (end_at && now >= end_at)
@@ -967,7 +967,7 @@ static int gen_ping(struct nmt_port *p, const struct nmt_gen *g, struct nmt_run 
 		while (n < want && nmt_ring_space(tx)) {
 			struct nmt_slot *sl = nmt_slot(tx, tx->head);
 			uint32_t len = gen_frame(&s, (uint8_t *)nmt_buf(tx, sl->buf_idx), 1,
-						 (uint32_t)seq++, 0, nmt_now_ns());
+						 (uint32_t)seq++, 0, nmt_clock_ns());
 
 			sl->len = (uint16_t)len;
 			sl->flags = 0;
@@ -988,7 +988,7 @@ static int gen_ping(struct nmt_port *p, const struct nmt_gen *g, struct nmt_run 
 		}
 		run->sent += n;
 		/* collect the replies to this round */
-		deadline = nmt_now_ns() + (uint64_t)timeout * 1000000;
+		deadline = nmt_clock_ns() + (uint64_t)timeout * 1000000;
 		{
 			uint32_t replies = 0;
 
@@ -1011,7 +1011,7 @@ static int gen_ping(struct nmt_port *p, const struct nmt_gen *g, struct nmt_run 
 							uint64_t ts = (uint64_t)get32(b + mark + 4) *
 									      1000000000u +
 								      get32(b + mark + 8);
-							uint64_t t = nmt_now_ns();
+							uint64_t t = nmt_clock_ns();
 
 							nmt_hist_add(&run->lat, t > ts ? t - ts : 0);
 							st->pkts++;
@@ -1024,10 +1024,10 @@ static int gen_ping(struct nmt_port *p, const struct nmt_gen *g, struct nmt_run 
 				}
 				if (got) {
 					st->events++;
-					st->t_end_ns = nmt_now_ns();
+					st->t_end_ns = nmt_clock_ns();
 					continue;
 				}
-				now = nmt_now_ns();
+				now = nmt_clock_ns();
 				if (now >= deadline)
 					break;
 				{
@@ -1045,7 +1045,7 @@ static int gen_ping(struct nmt_port *p, const struct nmt_gen *g, struct nmt_run 
 		}
 	}
 out:
-	st->t_end_ns = nmt_now_ns();
+	st->t_end_ns = nmt_clock_ns();
 	gstate_free(&s);
 	return rc;
 }
@@ -1134,7 +1134,7 @@ static int pong_frame(struct nmt_ring *rx, struct nmt_ring *tx, uint32_t n, uint
 static int gen_pong(struct nmt_port *p, const struct nmt_gen *g, struct nmt_run *run)
 {
 	struct nmt_stats *st = &run->st;
-	uint64_t idle_since = 0, start = nmt_now_ns(), seen = 0, bytes = 0;
+	uint64_t idle_since = 0, start = nmt_clock_ns(), seen = 0, bytes = 0;
 	int rc = 0;
 
 	if (!p->num_tx_rings || !p->num_rx_rings)
@@ -1176,7 +1176,7 @@ static int gen_pong(struct nmt_port *p, const struct nmt_gen *g, struct nmt_run 
 			}
 		}
 		if (got) {
-			uint64_t now = nmt_now_ns();
+			uint64_t now = nmt_clock_ns();
 
 			if (sent && nmt_txsync(p, 0) < 0) {
 				rc = -1;
@@ -1190,7 +1190,7 @@ static int gen_pong(struct nmt_port *p, const struct nmt_gen *g, struct nmt_run 
 			st->events++;
 			idle_since = 0;
 		} else {
-			if (g->duration_ns && nmt_now_ns() - start >= g->duration_ns)
+			if (g->duration_ns && nmt_clock_ns() - start >= g->duration_ns)
 				break;
 			if (nmt_ring_idle(p, -1, NMT_WAIT_RX, &idle_since) < 0) {
 				rc = -1;
@@ -1204,7 +1204,7 @@ out:
 	for (uint32_t ri = 0; ri < p->num_rx_rings; ri++)
 		nmt_rxsync(p, ri);
 	if (!seen)
-		st->t_start_ns = st->t_end_ns = nmt_now_ns();
+		st->t_start_ns = st->t_end_ns = nmt_clock_ns();
 	st->bytes = bytes;
 	return rc;
 }

@@ -204,14 +204,14 @@ struct nmt_port {
 	char errmsg[NMT_ERRLEN];
 	const struct nmt_ops *ops;
 	void *priv;
-	void *region;             /* private ring region (nmt_rings_alloc) */
+	void *region;             /* private ring region (nmt_ring_alloc) */
 	size_t region_size;
 };
 
 struct nmt_port *nmt_port_new(void);
 void nmt_port_free(struct nmt_port *p);
 int nmt_port_open(struct nmt_port *p, const struct nmt_open_req *req);
-int nmt_ports_open(struct nmt_port **ps, const struct nmt_open_req *reqs, unsigned n,
+int nmt_port_open_group(struct nmt_port **ps, const struct nmt_open_req *reqs, unsigned n,
 		   int *failed);
 void nmt_port_close(struct nmt_port *p);
 
@@ -244,9 +244,9 @@ int nmt_ring_tx_pending(struct nmt_port *p, int ring);
 int nmt_ring_flush(struct nmt_port *p, int ring, int timeout_ms);
 
 /* slow path: copy n frames in (send) or out (recv) */
-int nmt_send(struct nmt_port *p, const uint8_t *data, const uint32_t *lens, uint32_t n,
+int nmt_port_send(struct nmt_port *p, const uint8_t *data, const uint32_t *lens, uint32_t n,
 	     int timeout_ms);
-int nmt_recv(struct nmt_port *p, uint8_t *out, size_t cap, uint32_t *lens, uint32_t maxn,
+int nmt_port_recv(struct nmt_port *p, uint8_t *out, size_t cap, uint32_t *lens, uint32_t maxn,
 	     int timeout_ms);
 
 /* backends */
@@ -258,12 +258,12 @@ int nmt_xdp_open_group(struct nmt_port **ps, const struct nmt_open_req **reqs, u
 		       int *failed);
 
 /* helpers shared by backends (port.c) */
-int nmt_rings_alloc(struct nmt_port *p, uint32_t ntx, uint32_t nrx, uint32_t tx_slots,
+int nmt_ring_alloc(struct nmt_port *p, uint32_t ntx, uint32_t nrx, uint32_t tx_slots,
 		    uint32_t rx_slots, uint32_t buf_size);
-int nmt_rings_alloc_in(struct nmt_port *p, uint32_t ntx, uint32_t nrx, uint32_t tx_slots,
+int nmt_ring_alloc_in(struct nmt_port *p, uint32_t ntx, uint32_t nrx, uint32_t tx_slots,
 		       uint32_t rx_slots, uint32_t buf_size, uint32_t stride, char *mem,
 		       uint32_t first_buf);
-void nmt_rings_free(struct nmt_port *p);
+void nmt_ring_free(struct nmt_port *p);
 int nmt_if_query(struct nmt_port *p, const char *ifname);
 struct nmt_if_queues {
 	int rx, tx;  /* queue counts */
@@ -276,9 +276,9 @@ void nmt_if_queues(struct nmt_port *p, const char *ifname, struct nmt_if_queues 
 int nmt_err_gone(struct nmt_port *p);
 int nmt_if_gone(const struct nmt_port *p);
 int nmt_if_gone_wait(const struct nmt_port *p, int ms);
-size_t nmt_detail_add(struct nmt_port *p, size_t o, const char *fmt, ...)
+size_t nmt_port_detail(struct nmt_port *p, size_t o, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-uint64_t nmt_now_ns(void);
+uint64_t nmt_clock_ns(void);
 
 /*
  * struct nmt_stats - counters a loop publishes; the UI thread reads them.
@@ -299,9 +299,9 @@ struct nmt_stats {
 
 
 /* self-checking traffic (pattern.c): frame k's length and bytes follow from (seed, k) */
-int nmt_run_pattern_tx(struct nmt_port *p, uint64_t count, uint64_t seed, uint32_t minlen,
+int nmt_pattern_tx(struct nmt_port *p, uint64_t count, uint64_t seed, uint32_t minlen,
 		       uint32_t maxlen, uint32_t batch, struct nmt_stats *st);
-int nmt_run_pattern_rx(struct nmt_port *p, uint64_t count, uint64_t seed, uint32_t minlen,
+int nmt_pattern_rx(struct nmt_port *p, uint64_t count, uint64_t seed, uint32_t minlen,
 		       uint32_t maxlen, int idle_ms, struct nmt_stats *st);
 
 /* forwarding (fwd.c): rx rings of src to tx rings of dst, like netmap's bridge */
@@ -314,7 +314,7 @@ struct nmt_fwd_count {
 int nmt_fwd_zerocopy(const struct nmt_port *src, const struct nmt_port *dst);
 uint32_t nmt_fwd_move(struct nmt_port *src, struct nmt_port *dst, uint32_t frames, int zc,
 		      struct nmt_fwd_count *c);
-int nmt_run_fwd(struct nmt_port *src, struct nmt_port *dst, uint64_t count, uint32_t burst,
+int nmt_fwd_run(struct nmt_port *src, struct nmt_port *dst, uint64_t count, uint32_t burst,
 		int zerocopy, int idle_ms, struct nmt_stats *st, uint64_t *copied);
 
 /* pipes in shared memory: inspect (and with reap, remove when no end is alive) */

@@ -93,7 +93,7 @@ struct nmt_pipe_info {
 struct nmt_port *nmt_port_new(void);
 void nmt_port_free(struct nmt_port *p);
 int nmt_port_open(struct nmt_port *p, const struct nmt_open_req *req);
-int nmt_ports_open(struct nmt_port **ps, const struct nmt_open_req *reqs, unsigned n,
+int nmt_port_open_group(struct nmt_port **ps, const struct nmt_open_req *reqs, unsigned n,
 		   int *failed);
 void nmt_port_close(struct nmt_port *p);
 int nmt_port_arm(struct nmt_port *p, int events);
@@ -103,19 +103,19 @@ int nmt_port_flush(struct nmt_port *p, int timeout_ms);
 int nmt_ring_arm(struct nmt_port *p, int ring, int events);
 void nmt_ring_disarm(struct nmt_port *p, int ring, int events);
 int nmt_ring_wait(struct nmt_port *p, int ring, int events, int timeout_ms);
-int nmt_send(struct nmt_port *p, const uint8_t *data, const uint32_t *lens, uint32_t n,
+int nmt_port_send(struct nmt_port *p, const uint8_t *data, const uint32_t *lens, uint32_t n,
 	     int timeout_ms);
-int nmt_recv(struct nmt_port *p, uint8_t *out, size_t cap, uint32_t *lens, uint32_t maxn,
+int nmt_port_recv(struct nmt_port *p, uint8_t *out, size_t cap, uint32_t *lens, uint32_t maxn,
 	     int timeout_ms);
 int nmt_pipe_probe(const char *path, struct nmt_pipe_info *info, int reap, char *err,
 		   size_t errlen);
-int nmt_run_pattern_tx(struct nmt_port *p, uint64_t count, uint64_t seed, uint32_t minlen,
+int nmt_pattern_tx(struct nmt_port *p, uint64_t count, uint64_t seed, uint32_t minlen,
 		       uint32_t maxlen, uint32_t batch, struct nmt_stats *st);
-int nmt_run_pattern_rx(struct nmt_port *p, uint64_t count, uint64_t seed, uint32_t minlen,
+int nmt_pattern_rx(struct nmt_port *p, uint64_t count, uint64_t seed, uint32_t minlen,
 		       uint32_t maxlen, int idle_ms, struct nmt_stats *st);
-uint64_t nmt_now_ns(void);
+uint64_t nmt_clock_ns(void);
 int nmt_fwd_zerocopy(const struct nmt_port *src, const struct nmt_port *dst);
-int nmt_run_fwd(struct nmt_port *src, struct nmt_port *dst, uint64_t count, uint32_t burst,
+int nmt_fwd_run(struct nmt_port *src, struct nmt_port *dst, uint64_t count, uint32_t burst,
 		int zerocopy, int idle_ms, struct nmt_stats *st, uint64_t *copied);
 
 /* gen.h */

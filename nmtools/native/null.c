@@ -60,7 +60,7 @@ int nmt_null_open(struct nmt_port *p, const struct nmt_open_req *req)
 		ntx = 0;
 	if (req->flags & NMT_OPEN_TX_ONLY)
 		nrx = 0;
-	if (nmt_rings_alloc(p, ntx, nrx, req->tx_slots ? req->tx_slots : 1024,
+	if (nmt_ring_alloc(p, ntx, nrx, req->tx_slots ? req->tx_slots : 1024,
 			    req->rx_slots ? req->rx_slots : 1024,
 			    req->buf_size ? req->buf_size : 2048) < 0)
 		return -1;

@@ -256,7 +256,7 @@ static int pkt_rxsync(struct nmt_port *p, unsigned ri)
 	}
 	r->tail = p->rxk[ri].hwtail = tail;
 	if (got)
-		r->ts_ns = nmt_now_ns();
+		r->ts_ns = nmt_clock_ns();
 	return 0;
 }
 
@@ -286,12 +286,12 @@ int nmt_if_gone(const struct nmt_port *p)
 
 int nmt_if_gone_wait(const struct nmt_port *p, int ms)
 {
-	uint64_t end = nmt_now_ns() + (uint64_t)ms * 1000000;
+	uint64_t end = nmt_clock_ns() + (uint64_t)ms * 1000000;
 
 	for (;;) {
 		if (nmt_if_gone(p))
 			return 1;
-		if (nmt_now_ns() >= end)
+		if (nmt_clock_ns() >= end)
 			return 0;
 		usleep(5000);
 	}
@@ -526,7 +526,7 @@ static int pkt_arm(struct nmt_port *p, int ring, int events)
 		if (soerr != ENETDOWN || pending)
 			return tx_error(p, soerr, 0, &per_frame);
 	}
-	now = nmt_now_ns();
+	now = nmt_clock_ns();
 	if (now >= pv->next_check) {
 		pv->next_check = now + PKT_GONE_CHECK_NS;
 		if (pkt_unbound(p, pv))
@@ -710,7 +710,7 @@ int nmt_packet_open(struct nmt_port *p, const struct nmt_open_req *req)
 				       req->fanout & 0xffff, strerror(errno));
 	}
 
-	if (nmt_rings_alloc(p, has_tx ? 1 : 0, has_rx ? 1 : 0, tx_slots, rx_slots, buf_size) < 0)
+	if (nmt_ring_alloc(p, has_tx ? 1 : 0, has_rx ? 1 : 0, tx_slots, rx_slots, buf_size) < 0)
 		return -1;
 	if (has_tx) {
 		pv->msgs = calloc(PKT_BATCH, sizeof(*pv->msgs));
@@ -743,19 +743,19 @@ int nmt_packet_open(struct nmt_port *p, const struct nmt_open_req *req)
 	p->poll_tx = POLLIN;
 	o = 0;
 	if (has_rx)
-		o = nmt_detail_add(p, o, "TPACKET_V3 rx ring %ux%uKiB", pv->blk_nr, pv->blk_size >> 10);
+		o = nmt_port_detail(p, o, "TPACKET_V3 rx ring %ux%uKiB", pv->blk_nr, pv->blk_size >> 10);
 	else
-		o = nmt_detail_add(p, o, "no rx");
+		o = nmt_port_detail(p, o, "no rx");
 	if (has_tx)
-		o = nmt_detail_add(p, o, ", sendmmsg tx%s", bypass ? ", qdisc bypass" : "");
+		o = nmt_port_detail(p, o, ", sendmmsg tx%s", bypass ? ", qdisc bypass" : "");
 	else
-		o = nmt_detail_add(p, o, ", no tx");
+		o = nmt_port_detail(p, o, ", no tx");
 	if (req->queue >= 0) {
-		o = nmt_detail_add(p, o, ", queue %d:", req->queue);
+		o = nmt_port_detail(p, o, ", queue %d:", req->queue);
 		if (has_rx)
-			o = nmt_detail_add(p, o, " rx %s", p->num_queues > 1 ? "by BPF filter" : "all");
+			o = nmt_port_detail(p, o, " rx %s", p->num_queues > 1 ? "by BPF filter" : "all");
 		if (has_tx)
-			nmt_detail_add(p, o, "%s tx picked by the kernel", has_rx ? "," : "");
+			nmt_port_detail(p, o, "%s tx picked by the kernel", has_rx ? "," : "");
 	}
 	return 0;
 }

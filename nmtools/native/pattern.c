@@ -123,7 +123,7 @@ static int bad_lengths(struct nmt_port *p, uint32_t minlen, uint32_t maxlen)
 	return 0;
 }
 
-int nmt_run_pattern_tx(struct nmt_port *p, uint64_t count, uint64_t seed, uint32_t minlen,
+int nmt_pattern_tx(struct nmt_port *p, uint64_t count, uint64_t seed, uint32_t minlen,
 		       uint32_t maxlen, uint32_t batch, struct nmt_stats *st)
 {
 	static __thread struct pattern pt;
@@ -138,7 +138,7 @@ int nmt_run_pattern_tx(struct nmt_port *p, uint64_t count, uint64_t seed, uint32
 	pattern_init(&pt, seed, minlen, maxlen);
 	if (batch == 0)
 		batch = 256;
-	st->t_start_ns = nmt_now_ns();
+	st->t_start_ns = nmt_clock_ns();
 	while (k < count && !st->cancel) {
 		struct nmt_ring *r = p->tx_rings[ri];
 		uint32_t before = p->txk[ri].hwcur, h = r->head, n = 0, moved;
@@ -177,7 +177,7 @@ int nmt_run_pattern_tx(struct nmt_port *p, uint64_t count, uint64_t seed, uint32
 		}
 		moved = p->txk[ri].hwcur != before;
 		if (n == 0 && !moved) {
-			uint64_t now = nmt_now_ns();
+			uint64_t now = nmt_clock_ns();
 
 			if (!idle_since)
 				idle_since = now;
@@ -194,24 +194,24 @@ int nmt_run_pattern_tx(struct nmt_port *p, uint64_t count, uint64_t seed, uint32
 	if (rc == 0 && nmt_port_flush(p, 2000) < 0)
 		rc = -1;
 	st->pkts = k;
-	st->t_end_ns = nmt_now_ns();
+	st->t_end_ns = nmt_clock_ns();
 	st->done = 1;
 	return rc;
 }
 
 /*
- * nmt_run_pattern_rx - receive count pattern frames and check each one.
+ * nmt_pattern_rx - receive count pattern frames and check each one.
  * st->pkts counts good frames, st->errors bad ones (wrong length, content
  * or order), st->drops frames of other ethertypes that were skipped. The
  * first problem is described in p->errmsg. Gives up after idle_ms without
  * a frame (returns 0; compare st->pkts with count).
  */
-int nmt_run_pattern_rx(struct nmt_port *p, uint64_t count, uint64_t seed, uint32_t minlen,
+int nmt_pattern_rx(struct nmt_port *p, uint64_t count, uint64_t seed, uint32_t minlen,
 		       uint32_t maxlen, int idle_ms, struct nmt_stats *st)
 {
 	static __thread struct pattern pt;
 	static __thread uint8_t frame[POOL + 64];
-	uint64_t k = 0, last_seen = nmt_now_ns();
+	uint64_t k = 0, last_seen = nmt_clock_ns();
 	uint32_t flen = 0, ri;
 	int rc = 0, bad_reported = 0;
 
@@ -266,7 +266,7 @@ int nmt_run_pattern_rx(struct nmt_port *p, uint64_t count, uint64_t seed, uint32
 					k++;
 				} else {
 					if (k == 0)
-						st->t_start_ns = nmt_now_ns();
+						st->t_start_ns = nmt_clock_ns();
 					st->bytes += flen;
 					k++;
 					st->pkts++;
@@ -277,9 +277,9 @@ int nmt_run_pattern_rx(struct nmt_port *p, uint64_t count, uint64_t seed, uint32
 			}
 		}
 		if (got) {
-			last_seen = nmt_now_ns();
+			last_seen = nmt_clock_ns();
 		} else {
-			if (idle_ms >= 0 && nmt_now_ns() - last_seen > (uint64_t)idle_ms * 1000000)
+			if (idle_ms >= 0 && nmt_clock_ns() - last_seen > (uint64_t)idle_ms * 1000000)
 				break;
 			if (nmt_port_wait(p, NMT_WAIT_RX, 50) < 0) {
 				rc = -1;
@@ -290,7 +290,7 @@ int nmt_run_pattern_rx(struct nmt_port *p, uint64_t count, uint64_t seed, uint32
 	for (ri = 0; ri < p->num_rx_rings; ri++)
 		nmt_rxsync(p, ri);
 out:
-	st->t_end_ns = nmt_now_ns();
+	st->t_end_ns = nmt_clock_ns();
 	st->done = 1;
 	return rc;
 }

@@ -689,7 +689,7 @@ int nmt_pipe_open(struct nmt_port *p, const struct nmt_open_req *req)
 		}
 	}
 	if (open_bells(p, pp) < 0 ||
-	    nmt_rings_alloc_in(p, (req->flags & NMT_OPEN_RX_ONLY) ? 0 : pp->lay.nrings,
+	    nmt_ring_alloc_in(p, (req->flags & NMT_OPEN_RX_ONLY) ? 0 : pp->lay.nrings,
 			       (req->flags & NMT_OPEN_TX_ONLY) ? 0 : pp->lay.nrings, pp->lay.nslots,
 			       pp->lay.nslots, pp->lay.buf_size, pp->lay.buf_size,
 			       (char *)h + pp->lay.bufs_ofs, 0) < 0)

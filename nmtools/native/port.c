@@ -23,7 +23,7 @@
 
 #include "nmt.h"
 
-uint64_t nmt_now_ns(void)
+uint64_t nmt_clock_ns(void)
 {
 	struct timespec ts;
 
@@ -98,12 +98,12 @@ int nmt_port_open(struct nmt_port *p, const struct nmt_open_req *req)
 }
 
 /*
- * nmt_ports_open - open n ports at once; the AF_XDP ones among them share one
+ * nmt_port_open_group - open n ports at once; the AF_XDP ones among them share one
  * UMEM where they can, so that buffers move between them by index (a bridge
  * forwards without copying). On failure every port is closed again, *failed
  * is the index of the port whose errmsg says why, and -1 is returned.
  */
-int nmt_ports_open(struct nmt_port **ps, const struct nmt_open_req *reqs, unsigned n,
+int nmt_port_open_group(struct nmt_port **ps, const struct nmt_open_req *reqs, unsigned n,
 		   int *failed)
 {
 	struct nmt_port *xp[NMT_MAX_RINGS];
@@ -155,7 +155,7 @@ void nmt_port_close(struct nmt_port *p)
 	if (p->ops && p->ops->close)
 		p->ops->close(p);
 	p->ops = NULL;
-	nmt_rings_free(p);
+	nmt_ring_free(p);
 	if (p->fd >= 0)
 		close(p->fd);
 	p->fd = -1;
@@ -163,13 +163,13 @@ void nmt_port_close(struct nmt_port *p)
 }
 
 /*
- * nmt_rings_alloc_in - one private region of ring headers and slot arrays; the
+ * nmt_ring_alloc_in - one private region of ring headers and slot arrays; the
  * buffers are at mem (buffer i at mem + i * stride) when mem is given, else
  * in the region after the slots. Slots get buffers first_buf, first_buf + 1,
  * ... in ring order. tx rings start with all slots free for the user, rx
  * rings empty. The caller sets p->num_bufs when the buffers are not its own.
  */
-int nmt_rings_alloc_in(struct nmt_port *p, uint32_t ntx, uint32_t nrx, uint32_t tx_slots,
+int nmt_ring_alloc_in(struct nmt_port *p, uint32_t ntx, uint32_t nrx, uint32_t tx_slots,
 		       uint32_t rx_slots, uint32_t buf_size, uint32_t stride, char *mem,
 		       uint32_t first_buf)
 {
@@ -242,14 +242,14 @@ int nmt_rings_alloc_in(struct nmt_port *p, uint32_t ntx, uint32_t nrx, uint32_t 
 	return 0;
 }
 
-/* nmt_rings_alloc - rings and their buffers in one private region */
-int nmt_rings_alloc(struct nmt_port *p, uint32_t ntx, uint32_t nrx, uint32_t tx_slots,
+/* nmt_ring_alloc - rings and their buffers in one private region */
+int nmt_ring_alloc(struct nmt_port *p, uint32_t ntx, uint32_t nrx, uint32_t tx_slots,
 		    uint32_t rx_slots, uint32_t buf_size)
 {
-	return nmt_rings_alloc_in(p, ntx, nrx, tx_slots, rx_slots, buf_size, buf_size, NULL, 0);
+	return nmt_ring_alloc_in(p, ntx, nrx, tx_slots, rx_slots, buf_size, buf_size, NULL, 0);
 }
 
-void nmt_rings_free(struct nmt_port *p)
+void nmt_ring_free(struct nmt_port *p)
 {
 	if (p->region)
 		munmap(p->region, p->region_size);
@@ -369,7 +369,7 @@ int nmt_port_tx_pending(struct nmt_port *p)
  */
 int nmt_ring_flush(struct nmt_port *p, int ring, int timeout_ms)
 {
-	uint64_t deadline = nmt_now_ns() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms) * 1000000;
+	uint64_t deadline = nmt_clock_ns() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms) * 1000000;
 	uint32_t i, first = ring < 0 ? 0 : (uint32_t)ring;
 	uint32_t last = ring < 0 ? p->num_tx_rings : (uint32_t)ring + 1;
 
@@ -382,7 +382,7 @@ int nmt_ring_flush(struct nmt_port *p, int ring, int timeout_ms)
 				return -1;
 		if (!nmt_ring_tx_pending(p, ring))
 			return 0;
-		if (timeout_ms >= 0 && nmt_now_ns() >= deadline)
+		if (timeout_ms >= 0 && nmt_clock_ns() >= deadline)
 			return nmt_err(p, ETIMEDOUT, "%s: packets still queued after %d ms",
 				       p->name, timeout_ms);
 		if (nmt_ring_wait(p, ring, NMT_WAIT_TX, 10) < 0)
@@ -411,14 +411,14 @@ static int tx_ring_with_room(struct nmt_port *p, uint32_t need, uint32_t *next)
 }
 
 /*
- * nmt_send - copy n frames (concatenated in data, lengths in lens) into the tx
+ * nmt_port_send - copy n frames (concatenated in data, lengths in lens) into the tx
  * rings and sync. Frames longer than a buffer span several slots (MOREFRAG).
  * Waits up to timeout_ms for room. Returns the number of frames accepted.
  */
-int nmt_send(struct nmt_port *p, const uint8_t *data, const uint32_t *lens, uint32_t n,
+int nmt_port_send(struct nmt_port *p, const uint8_t *data, const uint32_t *lens, uint32_t n,
 	     int timeout_ms)
 {
-	uint64_t deadline = nmt_now_ns() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms) * 1000000;
+	uint64_t deadline = nmt_clock_ns() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms) * 1000000;
 	uint32_t sent = 0, next = 0, i;
 	size_t off = 0;
 
@@ -444,8 +444,8 @@ int nmt_send(struct nmt_port *p, const uint8_t *data, const uint32_t *lens, uint
 		}
 		if (ri < 0) {
 			int64_t left = timeout_ms < 0 ? -1 :
-				(int64_t)(deadline - nmt_now_ns()) / 1000000;
-			if (timeout_ms >= 0 && (left <= 0 || nmt_now_ns() >= deadline))
+				(int64_t)(deadline - nmt_clock_ns()) / 1000000;
+			if (timeout_ms >= 0 && (left <= 0 || nmt_clock_ns() >= deadline))
 				break;
 			if (nmt_port_wait(p, NMT_WAIT_TX, (int)(left < 0 ? 100 : left)) < 0)
 				return -1;
@@ -509,13 +509,13 @@ static int take_frame(struct nmt_ring *r, uint8_t *out, size_t cap, uint32_t *le
 }
 
 /*
- * nmt_recv - copy up to maxn complete frames into out (cap bytes), lengths in
+ * nmt_port_recv - copy up to maxn complete frames into out (cap bytes), lengths in
  * lens. Waits up to timeout_ms for the first frame. Returns the count.
  */
-int nmt_recv(struct nmt_port *p, uint8_t *out, size_t cap, uint32_t *lens, uint32_t maxn,
+int nmt_port_recv(struct nmt_port *p, uint8_t *out, size_t cap, uint32_t *lens, uint32_t maxn,
 	     int timeout_ms)
 {
-	uint64_t deadline = nmt_now_ns() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms) * 1000000;
+	uint64_t deadline = nmt_clock_ns() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms) * 1000000;
 	uint32_t got = 0, i;
 	size_t off = 0;
 	int pass;
@@ -551,7 +551,7 @@ int nmt_recv(struct nmt_port *p, uint8_t *out, size_t cap, uint32_t *lens, uint3
 				return (int)got;
 		}
 		{
-			int64_t left = ((int64_t)deadline - (int64_t)nmt_now_ns()) / 1000000;
+			int64_t left = ((int64_t)deadline - (int64_t)nmt_clock_ns()) / 1000000;
 
 			if (timeout_ms >= 0 && left <= 0)
 				return 0;
@@ -625,8 +625,8 @@ void nmt_if_queues(struct nmt_port *p, const char *ifname, struct nmt_if_queues 
 		q->tx = 1;
 }
 
-/* nmt_detail_add - append to p->detail from offset o; returns the new end */
-size_t nmt_detail_add(struct nmt_port *p, size_t o, const char *fmt, ...)
+/* nmt_port_detail - append to p->detail from offset o; returns the new end */
+size_t nmt_port_detail(struct nmt_port *p, size_t o, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -652,7 +652,7 @@ size_t nmt_detail_add(struct nmt_port *p, size_t o, const char *fmt, ...)
  */
 int nmt_ring_idle(struct nmt_port *p, int ring, int events, uint64_t *since)
 {
-	uint64_t now = nmt_now_ns();
+	uint64_t now = nmt_clock_ns();
 
 	if (*since == 0)
 		*since = now;

@@ -4,7 +4,7 @@
  *
  * Memory: the buffers ARE the UMEM. An arena of chunks (2048 or 4096 bytes,
  * aligned mode) is registered once; ring headers and slots live in the port's
- * private region (nmt_rings_alloc_in). Buffer i is chunk i shifted by
+ * private region (nmt_ring_alloc_in). Buffer i is chunk i shifted by
  * XDP_PACKET_HEADROOM (256): the kernel writes a received frame 256 bytes into
  * its chunk, so with the shift a received chunk IS a buffer and rx needs no
  * copy either. A buffer holds chunk - 256 bytes (nr_buf_size); buffers are
@@ -343,7 +343,7 @@ out:
 	}
 	r->tail = p->rxk[ri].hwtail = tail;
 	if (got)
-		r->ts_ns = nmt_now_ns();
+		r->ts_ns = nmt_clock_ns();
 	return rc;
 }
 
@@ -696,7 +696,7 @@ static int xdp_arm(struct nmt_port *p, int ring, int events)
 	/* about to sleep: is the interface still there? (one ring: its own socket) */
 	{
 		struct xq *q = &pv->q[ring < 0 || (unsigned)ring >= pv->nq ? 0 : ring];
-		uint64_t now = nmt_now_ns();
+		uint64_t now = nmt_clock_ns();
 
 		if (now >= q->next_check) {
 			q->next_check = now + GONE_CHECK_NS;
@@ -1329,7 +1329,7 @@ static int xdp_rings(struct nmt_port *p, struct xdp_priv *pv, struct xdp_arena *
 	__atomic_add_fetch(&ar->refs, 1, __ATOMIC_ACQ_REL);
 	pv->chunk = ar->chunk;
 	pv->chunk_shift = ar->chunk == 2048 ? 11 : 12;
-	if (nmt_rings_alloc_in(p, pv->has_tx ? pv->nq : 0, pv->has_rx ? pv->nq : 0, pv->tx_n,
+	if (nmt_ring_alloc_in(p, pv->has_tx ? pv->nq : 0, pv->has_rx ? pv->nq : 0, pv->tx_n,
 			       pv->rx_n, ar->chunk - XDP_HEADROOM, ar->chunk,
 			       ar->base + XDP_HEADROOM, first) < 0)
 		return -1;
@@ -1406,28 +1406,28 @@ static int xdp_finish(struct nmt_port *p, struct xdp_priv *pv)
 
 	p->backend = "xdp";
 	snprintf(p->mem_id, sizeof(p->mem_id), "xdp:%d:%p", (int)getpid(), (void *)ar->base);
-	o = nmt_detail_add(p, 0, "AF_XDP");
+	o = nmt_port_detail(p, 0, "AF_XDP");
 	if (pv->has_rx)
-		o = nmt_detail_add(p, o, ", XDP %s", pv->native ? "native" : "generic");
+		o = nmt_port_detail(p, o, ", XDP %s", pv->native ? "native" : "generic");
 	else
-		o = nmt_detail_add(p, o, ", tx only (no XDP program)");
+		o = nmt_port_detail(p, o, ", tx only (no XDP program)");
 	if (!pv->has_tx)
-		o = nmt_detail_add(p, o, ", rx only");
-	o = nmt_detail_add(p, o, ", %s%s%s", pv->zc ? "zero-copy" : "copy",
+		o = nmt_port_detail(p, o, ", rx only");
+	o = nmt_port_detail(p, o, ", %s%s%s", pv->zc ? "zero-copy" : "copy",
 			   pv->need_wakeup ? ", need_wakeup" : "", pv->sg ? ", multi-buffer" : "");
 	if (pv->nq == 1)
-		o = nmt_detail_add(p, o, ", queue %d", pv->q[0].qid);
+		o = nmt_port_detail(p, o, ", queue %d", pv->q[0].qid);
 	else
-		o = nmt_detail_add(p, o, ", queues 0-%u", pv->nq - 1);
+		o = nmt_port_detail(p, o, ", queues 0-%u", pv->nq - 1);
 	if (ar->nports > 1)
-		o = nmt_detail_add(p, o, ", UMEM %s with %u other port%s",
+		o = nmt_port_detail(p, o, ", UMEM %s with %u other port%s",
 				   ar->shared ? "shared" : "registered per socket, buffers shared",
 				   ar->nports - 1, ar->nports > 2 ? "s" : "");
 	if (pv->has_rx && pv->maxframe + XDP_HEADROOM > pv->chunk && !pv->sg)
-		o = nmt_detail_add(p, o, ", rx frames over %u bytes dropped",
+		o = nmt_port_detail(p, o, ", rx frames over %u bytes dropped",
 				   pv->chunk - XDP_HEADROOM);
 	if (pv->has_rx && !pv->native && pv->natif_err[0])
-		nmt_detail_add(p, o, " (native XDP: %s)", pv->natif_err);
+		nmt_port_detail(p, o, " (native XDP: %s)", pv->natif_err);
 	return 0;
 }
 

@@ -422,7 +422,7 @@ class Port:
         lens = B.ffi.new("uint32_t[]", [len(f) for f in frames])
         buf = B.ffi.from_buffer(data)
         ms = max(0, int(timeout * 1000))
-        return B.check(B.lib.nmt_send(h, buf, lens, len(frames), ms), h)
+        return B.check(B.lib.nmt_port_send(h, buf, lens, len(frames), ms), h)
 
     def recv(self, max_frames: int = 256, timeout: float | None = 1.0) -> list[bytes]:
         """Up to max_frames received frames; waits up to timeout for the first one."""
@@ -431,7 +431,7 @@ class Port:
         out = B.ffi.new("uint8_t[]", cap)
         lens = B.ffi.new("uint32_t[]", max_frames)
         ms = -1 if timeout is None else max(0, int(timeout * 1000))
-        n = B.check(B.lib.nmt_recv(h, out, cap, lens, max_frames, ms), h)
+        n = B.check(B.lib.nmt_port_recv(h, out, cap, lens, max_frames, ms), h)
         frames, off = [], 0
         raw = B.ffi.buffer(out, cap)
         for i in range(n):
@@ -555,7 +555,7 @@ def _open_group(names: list[str], specs: list[PortSpec | None], reqs: list[Reque
         _fill_request(creqs[i], names[i], reqs[i])
         handles[i].name = names[i].encode()[:127]
     failed = B.ffi.new("int *")
-    if B.lib.nmt_ports_open(B.ffi.new("struct nmt_port *[]", handles), creqs, n, failed) < 0:
+    if B.lib.nmt_port_open_group(B.ffi.new("struct nmt_port *[]", handles), creqs, n, failed) < 0:
         code = B.ffi.errno
         i = max(0, failed[0])
         msg = B.cstr(handles[i].errmsg) or os.strerror(code)
