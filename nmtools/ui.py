@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
 from nmtools.errors import printable
+from nmtools.units import format_ns, norm
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -64,42 +65,6 @@ QUANTILES = (
     ("p99.9", 0.999, "p999"),
 )
 _RTT_KEYS = tuple(f"rtt_{k}_ns" for _, _, k in QUANTILES)
-
-
-# ---- numbers as pkt-gen prints them ----------------------------------------------------------
-
-_PREFIXES = ("", "K", "M", "G", "T")
-
-
-def norm(value: float, normalize: bool = True) -> str:
-    """pkt-gen's `norm()`: ``"14.880 M"`` (then the caller appends ``pps``), or ``"14880000 "``.
-
-    Normalising divides by 1000 while the value is >= 1000, over the prefixes "" K M G T, and
-    prints ``%.3f``; without it the value prints as ``%.0f`` with an empty prefix.
-    """
-    if not normalize:
-        return f"{value:.0f} "
-    i = 0
-    while value >= 1000 and i < len(_PREFIXES) - 1:
-        value /= 1000
-        i += 1
-    return f"{value:.3f} {_PREFIXES[i]}"
-
-
-def format_ns(ns: float) -> str:
-    """A duration for people: ``120 ns``, ``3.1 us``, ``12.0 ms``, ``1.50 s``."""
-    if ns != ns:  # nan
-        return "-"
-    if math.isinf(ns):
-        return "inf"
-    a = abs(ns)
-    if a < 1e3:
-        return f"{ns:.0f} ns"
-    if a < 1e6:
-        return f"{ns / 1e3:.1f} us"
-    if a < 1e9:
-        return f"{ns / 1e6:.1f} ms"
-    return f"{ns / 1e9:.2f} s"
 
 
 def log_prefix(func: str = "main", line: int = LOG_LINE, now: float | None = None) -> str:

@@ -41,7 +41,7 @@ from decimal import Decimal
 
 from nmtools.errors import NmError, printable
 from nmtools.pktgen.config import Endpoint, Rate, Sizes
-from nmtools.ui import norm
+from nmtools.units import norm
 
 __all__ = [
     "DEFAULT_DST",
