@@ -1,7 +1,7 @@
 """stdout and stderr that turn a failed write into one OutputError, never a traceback.
 
 `> /dev/full` (ENOSPC), `| head -1` (EPIPE), a closed descriptor (`>&-`): whatever prints,
-the reporters of nmtools.ui, click.echo or rich, a failed write or flush raises
+the reporters of nmtools.views, click.echo or rich, a failed write or flush raises
 :class:`~nmtools.errors.OutputError`, which the CLI prints as one line. Once it has, it calls
 `silence()`: the broken descriptors then point at /dev/null, so what is still buffered (and
 Python's own flush at exit) goes nowhere instead of failing again ("Exception ignored ...

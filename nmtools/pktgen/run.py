@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from nmtools import _bindings as B
-from nmtools import ui
+from nmtools import stats, views
 from nmtools.errors import NmError, NoSuchPort, UsageError, printable
 from nmtools.pktgen import packets
 from nmtools.pktgen.config import Config, Endpoint, Function
@@ -25,7 +25,7 @@ from nmtools.ports import Port, open_port
 class Result:
     """What a run did: the summary pkt-gen would print, as data."""
 
-    summary: ui.Summary
+    summary: stats.Summary
     seed: int
     admode: str
     backend: str
@@ -39,7 +39,7 @@ class Result:
         return self.summary.pps
 
     def text(self) -> str:
-        return ui.format_summary(self.summary)
+        return views.format_summary(self.summary)
 
 
 def hexdump(data: bytes) -> list[str]:
@@ -124,9 +124,9 @@ class Worker:
             self.dump_read += 1
         return lines
 
-    def sample(self, t: float) -> ui.Sample:
+    def sample(self, t: float) -> stats.Sample:
         st = self.run.st
-        return ui.Sample(
+        return stats.Sample(
             t, int(st.pkts), int(st.bytes), int(st.events), int(st.drops), int(st.errors)
         )
 
@@ -363,7 +363,7 @@ class _Watch:
             out.update(peer=self.peer, peer_open=self.peer_open)
         return out
 
-    def begin(self, rep: ui.Reporter) -> None:
+    def begin(self, rep: views.Reporter) -> None:
         """Just before the workers start: the link counters, and what the user must know."""
         if self.peer and self.peer_open is False:
             rep.log(
@@ -385,7 +385,7 @@ class _Watch:
             _sysfs(self.ifname, "statistics/tx_dropped"),
         )
 
-    def tick(self, rep: ui.Reporter, workers: list[Worker]) -> None:
+    def tick(self, rep: views.Reporter, workers: list[Worker]) -> None:
         now = time.monotonic()
         if now < self._next:
             return
@@ -434,7 +434,7 @@ class _Watch:
         return out
 
 
-def run(cfg: Config, reporter: ui.Reporter | None = None) -> Result:
+def run(cfg: Config, reporter: views.Reporter | None = None) -> Result:
     """Run pkt-gen with these settings; returns when done (count, duration, Ctrl-C).
 
     When a worker fails (or the interface goes away), the reporter still gets the summary
@@ -445,7 +445,7 @@ def run(cfg: Config, reporter: ui.Reporter | None = None) -> Result:
         ds, dd = default_endpoints(cfg.ipv6)
         cfg = replace(cfg, src=cfg.src or ds, dst=cfg.dst or dd)
     assert cfg.src is not None and cfg.dst is not None
-    rep = reporter or ui.make_reporter(
+    rep = reporter or views.make_reporter(
         json=cfg.json, framing=cfg.framing, normalize=cfg.normalize, avg_std=cfg.avg_std
     )
     # the file is read (and refused) before any port is opened; every worker shares it
@@ -608,7 +608,7 @@ def _shared_count(cfg: Config) -> bool:
     return bool(cfg.count) and cfg.threads > 1 and not cfg.function.sends
 
 
-def _supervise(cfg: Config, workers: list[Worker], rep: ui.Reporter, watch: _Watch) -> bool:
+def _supervise(cfg: Config, workers: list[Worker], rep: views.Reporter, watch: _Watch) -> bool:
     """Report every -T ms until the workers end; Ctrl-C cancels them. True if interrupted."""
     interval = max(cfg.report_ms, 10) / 1000
     interrupted = False
@@ -637,7 +637,7 @@ def _supervise(cfg: Config, workers: list[Worker], rep: ui.Reporter, watch: _Wat
     return interrupted
 
 
-def _sample(workers: list[Worker]) -> ui.Sample:
+def _sample(workers: list[Worker]) -> stats.Sample:
     t = time.monotonic()
     threads = [w.sample(t) for w in workers]
     extra: dict[str, int] = {}
@@ -655,7 +655,7 @@ def _sample(workers: list[Worker]) -> ui.Sample:
     min_space = None
     if workers and not workers[0].cfg.function.sends:
         min_space = sum(int(w.run.min_space) for w in workers if int(w.run.min_space) != 0xFFFFFFFF)
-    return ui.Sample.total(t, threads, extra, min_space)
+    return stats.Sample.total(t, threads, extra, min_space)
 
 
 def _start_info(
@@ -694,7 +694,7 @@ def _start_info(
 
 def _summary(
     cfg: Config, workers: list[Worker], seed: int, port: Port, pps: float, wall: float
-) -> ui.Summary:
+) -> stats.Summary:
     starts = [int(w.run.st.t_start_ns) for w in workers if w.run.st.pkts]
     ends = [int(w.run.st.t_end_ns) for w in workers if w.run.st.pkts]
     seconds = (max(ends) - min(starts)) / 1e9 if starts else wall
@@ -709,7 +709,7 @@ def _summary(
         lat = workers[0].run.lat
         extra.update(rtt_count=int(lat.count), sent=int(workers[0].run.sent))
         if lat.count:
-            extra.update(ui.latency_extra(hist))
+            extra.update(stats.latency_extra(hist))
             extra.update(
                 rtt_count=int(lat.count),
                 rtt_min_ns=int(lat.min),
@@ -725,8 +725,8 @@ def _summary(
                 gaps[ub] = gaps.get(ub, 0) + c
         g = sorted(gaps.items())
         if g:
-            extra["gap_err_p50_ns"] = ui.percentile(g, 0.5)
-            extra["gap_err_p99_ns"] = ui.percentile(g, 0.99)
+            extra["gap_err_p50_ns"] = stats.percentile(g, 0.5)
+            extra["gap_err_p99_ns"] = stats.percentile(g, 0.99)
     kind = "Sent" if cfg.function in (Function.TX, Function.TXSEQ) else "Received"
     if cfg.function in (Function.PING, Function.PONG):
         kind = "Received"
@@ -744,7 +744,7 @@ def _summary(
         "dst": _ep(cfg.dst),
         "sizes": asdict(cfg.sizes),
     }
-    return ui.Summary(
+    return stats.Summary(
         kind,
         s.pkts,
         s.bytes,

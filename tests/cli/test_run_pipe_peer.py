@@ -8,7 +8,7 @@ import json
 import os
 import time
 
-from nmtools import ui
+from nmtools import views
 from nmtools.pktgen import Config, Function, run
 
 from .test_pktgen_pipe import wait_ready
@@ -59,7 +59,7 @@ def test_other_ports_have_no_peer_fields(nm):
 
 def test_the_library_reporter_gets_the_line(shm):
     out, err = io.StringIO(), io.StringIO()
-    rep = ui.PlainReporter(out, err)
+    rep = views.PlainReporter(out, err)
     cfg = Config(port="netmap:lib{1", function=Function.RX, duration=0.4)
     res = run(cfg, reporter=rep)
     assert res.pkts == 0

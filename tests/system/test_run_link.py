@@ -147,7 +147,7 @@ LIBRARY = """
 import json, subprocess, sys, threading, time
 from nmtools.errors import NmError
 from nmtools.pktgen import Config, Function, Rate, run
-from nmtools import ui
+from nmtools import views
 def delete():
     time.sleep(1.0)
     subprocess.run(["ip", "link", "del", "nma"], check=True)
@@ -155,7 +155,7 @@ threading.Thread(target=delete).start()
 cfg = Config(port="netmap:nma", function=Function.TX, admode=sys.argv[1], wait_link=0,
              rate=Rate(5000, "pps"))
 try:
-    run(cfg, reporter=ui.JsonReporter(open("/dev/null", "w")))
+    run(cfg, reporter=views.JsonReporter(open("/dev/null", "w")))
 except NmError as e:
     print(json.dumps({"error": str(e), "pkts": e.result.pkts, "kind": e.result.summary.kind}))
 """

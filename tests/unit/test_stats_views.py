@@ -1,4 +1,5 @@
-"""nmtools.ui: pkt-gen's numbers and lines (reference 0.2, 1.7.2, 1.7.3), JSON lines, live view."""
+"""nmtools.stats and nmtools.views: pkt-gen's numbers and lines (reference 0.2, 1.7.2,
+1.7.3), JSON lines, live view."""
 
 from __future__ import annotations
 
@@ -13,22 +14,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rich.console import Console
 
-from nmtools.ui import (
+from nmtools.stats import Meter, Sample, Summary, latency_extra, percentile
+from nmtools.units import format_ns, norm
+from nmtools.views import (
     SCHEMA,
     JsonReporter,
     LiveReporter,
-    Meter,
     PlainReporter,
-    Sample,
-    Summary,
     format_interval,
-    format_ns,
     format_summary,
-    latency_extra,
     log_prefix,
     make_reporter,
-    norm,
-    percentile,
     summary_record,
 )
 
