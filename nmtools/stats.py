@@ -85,7 +85,8 @@ def latency_extra(buckets: Sequence[tuple[float, int]], prefix: str = "rtt") -> 
 class Sample:
     """One reading of cumulative counters at time `t` (``time.monotonic()`` seconds).
 
-    `threads` holds the same reading per worker (the totals are this object's own fields);
+    `threads` holds the same reading per worker (the totals are this object's own fields),
+    each row named by its `label` when it has one;
     `extra` holds further cumulative counters (see the module docstring); `min_space` is what
     pkt-gen prints as ``min_space`` (None: 0).
     """
@@ -99,6 +100,7 @@ class Sample:
     threads: tuple[Sample, ...] = ()
     extra: Mapping[str, int] = field(default_factory=dict)
     min_space: int | None = None
+    label: str = ""  # a row's name (a bridge's direction, a switch's port); "" for "thread i"
 
     @classmethod
     def total(

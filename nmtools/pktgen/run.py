@@ -6,19 +6,19 @@ import errno
 import math
 import os
 import secrets
-import socket
-import threading
 import time
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from nmtools import _bindings as B
-from nmtools import stats, views
-from nmtools.errors import NmError, NoSuchPort, UsageError, printable
+from nmtools import runner, stats, views
+from nmtools.errors import NmError, UsageError
 from nmtools.pktgen import packets
 from nmtools.pktgen.config import Config, Endpoint, Function
 from nmtools.pktgen.parse import default_endpoints
-from nmtools.ports import Port, open_port
+from nmtools.ports import Port
+from nmtools.ports.watch import PortWatch
+from nmtools.ports.workers import open_for_workers, ring_of
 
 
 @dataclass(frozen=True)
@@ -52,55 +52,35 @@ def hexdump(data: bytes) -> list[str]:
     return out
 
 
-class Worker:
-    """One C loop on one ring, in a thread (cffi releases the GIL for the call)."""
+class Worker(runner.Worker):
+    """One pkt-gen C loop on one ring (all of them: -1), in a thread."""
 
     def __init__(
         self, idx: int, port: Port, ring: int, plan: packets.Plan, cfg: Config, cpu: int | None
     ) -> None:
-        self.idx, self.port, self.ring, self.plan, self.cfg, self.cpu = (
-            idx,
-            port,
-            ring,
-            plan,
-            cfg,
-            cpu,
-        )
+        super().__init__(idx, cpu)
+        self.port, self.ring, self.plan, self.cfg = port, ring, plan, cfg
         self.run: Any = B.ffi.new("struct nmt_run *")
+        self.st = B.ffi.addressof(self.run[0], "st")
         self.dump: Any = None
         self.dump_read = 0
         if cfg.dump:
             self.dump = B.ffi.new("struct nmt_dump *")
             self.run.dump = self.dump
-        self.error: BaseException | None = None
-        # set when the C loop has returned; Thread.is_alive() is not trusted for this, as a
-        # join() interrupted by Ctrl-C can leave it saying False while the thread still runs
-        self.finished = threading.Event()
-        self.thread = threading.Thread(target=self._body, name=f"nm-worker-{idx}", daemon=True)
 
-    def _body(self) -> None:
-        try:
-            if self.cpu is not None:
-                os.sched_setaffinity(0, {self.cpu})  # this thread only
-            h, g, r, f = self.port.handle, self.plan.gen, self.run, self.cfg.function
-            if f in (Function.TX, Function.TXSEQ):
-                rc = B.lib.nmt_gen_tx(h, self.ring, g, r)
-            elif f in (Function.RX, Function.RXSEQ):
-                rc = B.lib.nmt_gen_rx(h, self.ring, g, r)
-            elif f == Function.PING:
-                rc = B.lib.nmt_gen_ping(h, g, r)
-            else:
-                rc = B.lib.nmt_gen_pong(h, g, r)
-            B.check(rc, h)
-        except BaseException as e:  # reported by the main thread
-            self.error = e
-        finally:
-            self.finished.set()
+    def loop(self) -> None:
+        h, g, r, f = self.port.handle, self.plan.gen, self.run, self.cfg.function
+        if f in (Function.TX, Function.TXSEQ):
+            rc = B.lib.nmt_gen_tx(h, self.ring, g, r)
+        elif f in (Function.RX, Function.RXSEQ):
+            rc = B.lib.nmt_gen_rx(h, self.ring, g, r)
+        elif f == Function.PING:
+            rc = B.lib.nmt_gen_ping(h, g, r)
+        else:
+            rc = B.lib.nmt_gen_pong(h, g, r)
+        B.check(rc, h)
 
-    def cancel(self) -> None:
-        self.run.st.cancel = 1
-
-    def dump_lines(self) -> list[str]:
+    def lines(self) -> list[str]:
         """-X: the packets the C loop copied since the last call, as pkt-gen prints them."""
         if self.dump is None:
             return []
@@ -124,12 +104,6 @@ class Worker:
             self.dump_read += 1
         return lines
 
-    def sample(self, t: float) -> stats.Sample:
-        st = self.run.st
-        return stats.Sample(
-            t, int(st.pkts), int(st.bytes), int(st.events), int(st.drops), int(st.errors)
-        )
-
 
 def _hist_buckets(h: Any) -> list[tuple[float, int]]:
     return [
@@ -139,41 +113,13 @@ def _hist_buckets(h: Any) -> list[tuple[float, int]]:
     ]
 
 
-def _cpus_for(cfg: Config) -> list[int | None]:
-    """-a A [-c C]: thread i on CPU A + i (wrapping over C CPUs from A when -c is given).
-
-    pkt-gen pins to CPU (A + i) % C with C = 1 by default, so `-a 3` alone lands on CPU 0;
-    here `-a 3` means CPU 3.
-    """
-    if cfg.affinity is None:
-        return [None] * cfg.threads
-    allowed = sorted(os.sched_getaffinity(0))
-    span = cfg.cpus or cfg.threads
-    cpus = [cfg.affinity + (i % span) for i in range(cfg.threads)]
-    bad = sorted({c for c in cpus if c not in allowed})
-    if bad:
-        raise UsageError(
-            f"-a {cfg.affinity}{f' -c {cfg.cpus}' if cfg.cpus else ''} -p {cfg.threads}: "
-            f"CPU {', '.join(map(str, bad))} is not available (this process may use "
-            f"{_cpulist(allowed)})"
-        )
-    return list(cpus)
-
-
-def _cpulist(cpus: list[int]) -> str:
-    out, start = [], None
-    for i, c in enumerate(cpus):
-        if start is None:
-            start = c
-        if i + 1 == len(cpus) or cpus[i + 1] != c + 1:
-            out.append(str(start) if start == c else f"{start}-{c}")
-            start = None
-    return ",".join(out)
+def _check_threads(cfg: Config) -> None:
+    """Before any port is opened: what no port could change."""
+    if cfg.function in (Function.PING, Function.PONG) and cfg.threads > 1:
+        raise UsageError(f"-f {cfg.function.value} runs one thread, not -p {cfg.threads}")
 
 
 def _check_settings(cfg: Config, port: Port) -> None:
-    if cfg.function in (Function.PING, Function.PONG) and cfg.threads > 1:
-        raise UsageError(f"-f {cfg.function.value} runs one thread, not -p {cfg.threads}")
     if cfg.pcap and cfg.function != Function.TX:
         raise UsageError(
             f"-P only works with -f tx (the file's packets are sent as they are; "
@@ -211,229 +157,6 @@ def _check_mtu(plan: packets.Plan, port: Port, vlan: bool) -> None:
         )
 
 
-def _wait_link(port: Port, seconds: float) -> None:
-    """-w: wait up to `seconds` for the carrier (returns at once when it is up)."""
-    if not port.ifname or seconds <= 0:
-        return
-    path = f"/sys/class/net/{port.ifname}/carrier"
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with open(path) as f:
-                if f.read().strip() == "1":
-                    return
-        except OSError:
-            return
-        time.sleep(0.05)
-
-
-def _open_ports(cfg: Config) -> list[Port]:
-    """One port shared by the threads (one ring each), or one port per thread (AF_PACKET tx)."""
-    direction = {
-        Function.TX: "tx",
-        Function.TXSEQ: "tx",
-        Function.RX: "rx",
-        Function.RXSEQ: "rx",
-        Function.PING: "rtt",  # auto: what measures latency best (AF_XDP), see admode
-        Function.PONG: "rtt",
-    }.get(cfg.function)
-    first = open_port(cfg.port, admode=cfg.admode, direction=direction)
-    ports = [first]
-    try:
-        rings = first.num_tx_rings if cfg.function.sends else first.num_rx_rings
-        if cfg.function in (Function.PING, Function.PONG):
-            rings = min(first.num_tx_rings, first.num_rx_rings)
-        if rings == 0:
-            need = (
-                "tx and rx"
-                if cfg.function in (Function.PING, Function.PONG)
-                else ("tx" if cfg.function.sends else "rx")
-            )
-            only = "transmit-only (/T)" if first.num_rx_rings == 0 else "receive-only (/R)"
-            raise UsageError(
-                f"-f {cfg.function.value} needs {need} rings, and {printable(cfg.port)} is "
-                f"{only}: drop the /{'T' if first.num_rx_rings == 0 else 'R'}"
-            )
-        if cfg.threads > rings and first.backend == "xdp":
-            # an AF_XDP socket a queue: more threads than queues need AF_PACKET sockets
-            if first.request.auto:
-                first.close()
-                ports.clear()
-                first = open_port(cfg.port, admode="packet", direction=direction)
-                first.admode_note = (
-                    f"AF_XDP has {rings} queue(s) here, -p {cfg.threads} needs a socket a thread"
-                )
-                ports.append(first)
-            else:
-                raise UsageError(
-                    f"-p {cfg.threads}: {cfg.port} has {rings} queue(s) for AF_XDP, one a "
-                    "thread is needed (use --admode packet, or fewer threads)"
-                )
-        if cfg.threads > rings:
-            if first.backend == "packet" and cfg.function.sends:
-                for _ in range(cfg.threads - 1):
-                    ports.append(open_port(cfg.port, admode="packet", direction=direction))
-            elif first.backend == "packet" and direction == "rx":
-                # one socket a thread, the kernel spreading flows over them (fanout)
-                group = os.getpid() % 0xFFFF + 1
-                first.close()
-                ports.clear()
-                for _ in range(cfg.threads):
-                    ports.append(
-                        open_port(cfg.port, admode="packet", direction=direction, fanout=group)
-                    )
-            else:
-                kind = "tx" if cfg.function.sends else "rx"
-                hint = {
-                    "pipe": " (ask a pipe for more with @conf:rings=N)",
-                }.get(first.backend, "")
-                raise UsageError(
-                    f"-p {cfg.threads}: {cfg.port} has {rings} {kind} ring(s), one "
-                    f"per thread is needed{hint}"
-                )
-        return ports
-    except BaseException:
-        for p in ports:
-            p.close()
-        raise
-
-
-def _ifindex(name: str) -> int:
-    """The interface's index in this process's network namespace (0: there is none)."""
-    try:
-        return socket.if_nametoindex(name)
-    except (OSError, ValueError, UnicodeError):
-        return 0
-
-
-def _sysfs(ifname: str, leaf: str) -> int | None:
-    try:
-        with open(f"/sys/class/net/{ifname}/{leaf}") as f:
-            return int(f.read().strip())
-    except (OSError, ValueError):  # gone, down (carrier: EINVAL), or not a number
-        return None
-
-
-class _Watch:
-    """What run() keeps an eye on while the workers run.
-
-    - The other end of a pipe: a pipe end with no peer moves nothing, so say once that it
-      waits (and name the other end), and once more when the peer opens.
-    - The interface: deleted (or replaced) while running, the run ends with that one line.
-    - The link (tx): with no carrier the kernel drops what the port accepted; the
-      interface's tx_dropped and tx_packets counters, read from sysfs when sysfs shows this
-      namespace's interface (its ifindex matches), say what was carried.
-    """
-
-    PERIOD = 0.2  # seconds between looks
-
-    def __init__(self, cfg: Config, port: Port) -> None:
-        self.port = port
-        self.peer = ""
-        self.peer_path = ""
-        self.peer_end = 0
-        self.peer_open: bool | None = None
-        req, spec = port.request, port.spec
-        if req.kind == B.lib.NMT_KIND_PIPE and spec is not None:
-            other = "}" if req.pipe_end == 0 else "{"
-            self.peer = f"{spec.subsys}:{spec.name}{other}{spec.pipe_id}"
-            self.peer_path, self.peer_end = req.path, 1 - req.pipe_end
-            self.peer_open = self._peer_alive()
-        self.ifname = port.ifname if port.backend in ("xdp", "packet") else ""
-        self.ifindex = int(port.handle.ifindex) if self.ifname else 0
-        # watched only when this namespace's view of the name is the port's interface
-        self.watch_if = bool(self.ifindex) and _ifindex(self.ifname) == self.ifindex
-        self.sysfs = self.watch_if and _sysfs(self.ifname, "ifindex") == self.ifindex
-        self.link0: tuple[int | None, int | None] | None = None
-        self.carrier: bool | None = None
-        self.sends = cfg.function.sends
-        self.error: NmError | None = None
-        self._next = 0.0
-
-    def _peer_alive(self) -> bool | None:
-        info = B.ffi.new("struct nmt_pipe_info *")
-        err = B.ffi.new("char[]", 320)
-        if B.lib.nmt_pipe_probe(self.peer_path.encode(), info, 0, err, 320) < 0:
-            return None
-        return bool(info.alive[self.peer_end])
-
-    def start_info(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        if self.peer:
-            out.update(peer=self.peer, peer_open=self.peer_open)
-        return out
-
-    def begin(self, rep: views.Reporter) -> None:
-        """Just before the workers start: the link counters, and what the user must know."""
-        if self.peer and self.peer_open is False:
-            rep.log(
-                f"waiting for the other end of the pipe: nothing moves until {self.peer} is opened"
-            )
-        if self.sysfs and self.sends:
-            self.link0 = self._link()
-            carrier = _sysfs(self.ifname, "carrier")
-            self.carrier = None if carrier is None else carrier == 1
-            if self.carrier is False:
-                rep.log(
-                    f"{self.ifname} has no carrier (is its peer or cable down?): the kernel "
-                    "drops what is sent, and the summary counts it"
-                )
-
-    def _link(self) -> tuple[int | None, int | None]:
-        return (
-            _sysfs(self.ifname, "statistics/tx_packets"),
-            _sysfs(self.ifname, "statistics/tx_dropped"),
-        )
-
-    def tick(self, rep: views.Reporter, workers: list[Worker]) -> None:
-        now = time.monotonic()
-        if now < self._next:
-            return
-        self._next = now + self.PERIOD
-        if self.peer and self.peer_open is False and self._peer_alive():
-            self.peer_open = True
-            rep.log(f"the other end of the pipe, {self.peer}, is open")
-        if self.watch_if and self.error is None and self.gone():
-            self.error = self._gone_error()
-            for w in workers:
-                w.cancel()
-
-    def gone(self) -> bool:
-        return bool(self.watch_if) and _ifindex(self.ifname) != self.ifindex
-
-    def _gone_error(self) -> NmError:
-        return NoSuchPort(
-            f"{self.ifname}: the interface has gone away (deleted while pkt-gen ran)",
-            errno.ENODEV,
-        )
-
-    def explain(self, error: BaseException | None) -> BaseException | None:
-        """The one true line for how the run ended: a loop's error on an interface that
-        was deleted meanwhile is that deletion (the loop may have seen only "down")."""
-        if self.error is not None:
-            return self.error
-        if error is not None and self.gone():
-            return self._gone_error()
-        return error
-
-    def link_extra(self) -> dict[str, Any]:
-        """What the interface counted while the workers sent (summary extras)."""
-        if self.link0 is None or self.gone():
-            return {}
-        now = self._link()
-        out: dict[str, Any] = {"link": self.ifname, "link_carrier": self.carrier}
-        carrier = _sysfs(self.ifname, "carrier")
-        if carrier is not None and carrier != 1:
-            out["link_carrier"] = False
-        for key, a, b in (
-            ("link_tx_packets", self.link0[0], now[0]),
-            ("link_tx_dropped", self.link0[1], now[1]),
-        ):
-            if a is not None and b is not None:
-                out[key] = max(0, b - a)
-        return out
-
-
 def run(cfg: Config, reporter: views.Reporter | None = None) -> Result:
     """Run pkt-gen with these settings; returns when done (count, duration, Ctrl-C).
 
@@ -450,7 +173,13 @@ def run(cfg: Config, reporter: views.Reporter | None = None) -> Result:
     )
     # the file is read (and refused) before any port is opened; every worker shares it
     trace = packets.load_pcap(cfg.pcap) if cfg.pcap and cfg.function == Function.TX else None
-    ports = _open_ports(cfg)
+    _check_threads(cfg)
+    direction = "tx" if cfg.function.sends else "rx"
+    if cfg.function in (Function.PING, Function.PONG):
+        direction = "rtt"  # auto: what measures latency best (AF_XDP), see admode
+    ports = open_for_workers(
+        cfg.port, cfg.threads, direction, admode=cfg.admode, who=f"-f {cfg.function.value}"
+    )
     workers: list[Worker] = []
     try:
         port = ports[0]
@@ -465,7 +194,7 @@ def run(cfg: Config, reporter: views.Reporter | None = None) -> Result:
         per_pps = total_pps / cfg.threads if total_pps else 0.0
         if per_pps:  # >= ~1000 batches a second keeps the rate smooth within every second
             burst = max(1, min(burst, int(per_pps / 1000)))
-        cpus = _cpus_for(cfg)
+        cpus = runner.cpus_for(cfg.affinity, cfg.cpus, cfg.threads)
         frag = _frag_size(cfg, port, trace.max_caplen if trace else cfg.sizes.largest)
         for i in range(cfg.threads):
             count = cfg.count // cfg.threads + (1 if i < cfg.count % cfg.threads else 0)
@@ -489,12 +218,9 @@ def run(cfg: Config, reporter: views.Reporter | None = None) -> Result:
             if i == 0 and cfg.function.sends:
                 _check_mtu(plan, port, cfg.vlan is not None)
                 _check_slots(cfg, port, plan.max_len, frag)
-            wport = ports[i] if len(ports) > 1 else port
-            ring = 0 if len(ports) > 1 else i
-            if cfg.threads == 1:
-                ring = -1  # all rings
+            wport, ring = ring_of(ports, i, cfg.threads)
             workers.append(Worker(i, wport, ring, plan, cfg, cpus[i]))
-        watch = _Watch(cfg, port)
+        watch = PortWatch(port, sends=cfg.function.sends, tool="pkt-gen")
         info = _start_info(cfg, port, seed, src_mac, total_pps, burst)
         info.update(watch.start_info())
         lines = info.pop("lines")
@@ -511,16 +237,21 @@ def run(cfg: Config, reporter: views.Reporter | None = None) -> Result:
         nic = port.backend in ("xdp", "packet")
         wait = cfg.wait_link if cfg.wait_link is not None else (2.0 if nic else 0.0)
         if nic:
-            _wait_link(port, wait)
+            runner.wait_link(port.ifname, wait)
         watch.begin(rep)
         t0 = time.monotonic()
         rep.start(info, t0=t0)
         for w in workers:
-            w.thread.start()
-        interrupted = _supervise(cfg, workers, rep, watch)
-        errors = [w.error for w in workers if w.error is not None]
-        error = next((e for e in errors if not isinstance(e, KeyboardInterrupt)), None)
-        error = watch.explain(error)
+            w.start()
+
+        def tick() -> None:
+            if _shared_count(cfg) and sum(int(w.st.pkts) for w in workers) >= cfg.count:
+                runner.cancel(workers)
+            watch.tick(rep, workers)
+
+        interval = max(cfg.report_ms, 10) / 1000
+        interrupted = runner.supervise(workers, rep, interval, lambda: _sample(workers), tick)
+        error = watch.explain(runner.first_error(workers))
         # what was done is summarised also when a worker failed; then its one line ends it
         summary = _summary(cfg, workers, seed, port, total_pps, time.monotonic() - t0)
         summary.extra.update(watch.link_extra())
@@ -533,11 +264,7 @@ def run(cfg: Config, reporter: views.Reporter | None = None) -> Result:
             raise error
         return result
     finally:
-        for w in workers:
-            w.cancel()
-        for w in workers:
-            if w.thread.is_alive():
-                w.thread.join(5)
+        runner.stop(workers)
         for p in ports:
             p.close()
 
@@ -608,38 +335,7 @@ def _shared_count(cfg: Config) -> bool:
     return bool(cfg.count) and cfg.threads > 1 and not cfg.function.sends
 
 
-def _supervise(cfg: Config, workers: list[Worker], rep: views.Reporter, watch: _Watch) -> bool:
-    """Report every -T ms until the workers end; Ctrl-C cancels them. True if interrupted."""
-    interval = max(cfg.report_ms, 10) / 1000
-    interrupted = False
-    next_t = time.monotonic() + interval
-    while not all(w.finished.is_set() for w in workers):
-        try:
-            for w in workers:
-                w.finished.wait(max(0.0, min(0.01, next_t - time.monotonic())))
-            if _shared_count(cfg) and sum(int(w.run.st.pkts) for w in workers) >= cfg.count:
-                for w in workers:
-                    w.cancel()
-            for w in workers:
-                for line in w.dump_lines():
-                    rep.echo(line)
-            watch.tick(rep, workers)
-            if time.monotonic() >= next_t:
-                rep.update(_sample(workers))
-                next_t += interval
-        except KeyboardInterrupt:
-            interrupted = True
-            for w in workers:
-                w.cancel()
-    for w in workers:
-        for line in w.dump_lines():
-            rep.echo(line)
-    return interrupted
-
-
 def _sample(workers: list[Worker]) -> stats.Sample:
-    t = time.monotonic()
-    threads = [w.sample(t) for w in workers]
     extra: dict[str, int] = {}
     if workers and workers[0].cfg.function == Function.RXSEQ:
         for w in workers:
@@ -655,7 +351,7 @@ def _sample(workers: list[Worker]) -> stats.Sample:
     min_space = None
     if workers and not workers[0].cfg.function.sends:
         min_space = sum(int(w.run.min_space) for w in workers if int(w.run.min_space) != 0xFFFFFFFF)
-    return stats.Sample.total(t, threads, extra, min_space)
+    return runner.sample_all(workers, extra=extra, min_space=min_space)
 
 
 def _start_info(

@@ -68,6 +68,11 @@ def _interval_fields(iv: Interval) -> dict[str, Any]:
     }
 
 
+def _row(i: int, th: Interval) -> dict[str, Any]:
+    label = {"label": th.sample.label} if th.sample.label else {}
+    return {"thread": i, **label, **_interval_fields(th)}
+
+
 def interval_record(iv: Interval, avg_std: bool = False) -> dict[str, Any]:
     """The ``"type": "interval"`` object (extra counters merged in; ours win on a clash)."""
     rec: dict[str, Any] = {
@@ -81,7 +86,7 @@ def interval_record(iv: Interval, avg_std: bool = False) -> dict[str, Any]:
     if avg_std:
         rec["pps_avg"] = iv.pps_avg
         rec["pps_std"] = iv.pps_std
-    rec["threads"] = [{"thread": i, **_interval_fields(th)} for i, th in enumerate(iv.threads)]
+    rec["threads"] = [_row(i, th) for i, th in enumerate(iv.threads)]
     return jsonable(_merge(rec, iv.sample.extra))
 
 

@@ -93,7 +93,7 @@ class LiveReporter(Reporter):
 
         if len(iv.threads) > 1:
             for i, th in enumerate(iv.threads):
-                row(str(i), th)
+                row(th.sample.label or str(i), th)
         row("total", iv, style="bold")
         return table
 
