@@ -119,3 +119,13 @@ def error_for(code: int, message: str) -> NmError:
     if cls is NotSupported:
         return NotSupported(message, code)
     return cls(message, code)
+
+
+class OptionError(NmError, ValueError):
+    """A command-line option value that does not parse (errno EINVAL).
+
+    The message is one line: the option and its value, what is wrong, and what would be right.
+    """
+
+    def __init__(self, message: str, errno_: int = errno.EINVAL) -> None:
+        super().__init__(message, errno_)

@@ -15,7 +15,7 @@ from types import FrameType
 import click
 
 from nmtools.cli.common import fail, say
-from nmtools.errors import OutputError
+from nmtools.errors import NmError, OutputError
 
 #: Commands loaded on first use: name -> "module:attribute".
 LAZY_COMMANDS = {
@@ -185,4 +185,9 @@ def invoke(argv: list[str]) -> int:
         streams.silence()
         say(str(e))
         return 1
+    except NmError as e:  # an option value refused while click parsed it (cli.params)
+        if debug:
+            raise
+        say(str(e))
+        return 2 if isinstance(e, ValueError) else 1
     return 0

@@ -1,4 +1,4 @@
-"""nm pkt-gen: netmap's pkt-gen options, mapped onto nmtools.pktgen.Config.
+"""nm pkt-gen: netmap's pkt-gen options; nmtools.pktgen.options turns them into a Config.
 
 `nm pkt-gen --help` loads this module: the library (C extension, dpkt) is imported by the
 command body, when it runs.
@@ -6,10 +6,12 @@ command body, when it runs.
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from nmtools.cli.common import admode_option, reports_errors
-from nmtools.errors import UsageError
+from nmtools.cli.params import DURATION, MAC, RATE
 
 #: The values of nmtools.pktgen.Function (a test checks they agree).
 FUNCTIONS = ["tx", "rx", "ping", "pong", "txseq", "rxseq"]
@@ -36,28 +38,6 @@ class _Seconds(click.FloatRange):
         return float(v)
 
 
-# pkt-gen -o bits that still mean something here
-O_DUMP, O_RANDOM_SRC, O_RANDOM_DST, O_PPS_STATS = 64, 512, 1024, 2048
-O_UNSUPPORTED = {32: "indirect buffers (-I)", 256: "rubbish mode (-r)"}
-
-
-def _conf_suffix(text: str) -> str:
-    """pkt-gen -C tx_slots[,rx_slots[,tx_rings[,rx_rings]]] as an @conf: option."""
-    keys = ("tx_slots", "rx_slots", "tx_rings", "rx_rings")
-    parts = [p.strip() for p in text.split(",")]
-    if len(parts) > 4 or not all(p.isdigit() for p in parts):
-        shown = text if text.isprintable() and text else repr(text)
-        raise UsageError(
-            f"-C {shown}: expected tx_slots[,rx_slots[,tx_rings[,rx_rings]]] (numbers)"
-        )
-    vals = dict(zip(keys[: len(parts)], parts, strict=True))
-    if len(parts) == 1:
-        vals["rx_slots"] = parts[0]
-    if len(parts) == 3:
-        vals["rx_rings"] = parts[2]
-    return "@conf:" + ",".join(f"{k}={v}" for k, v in vals.items() if v != "0")
-
-
 @click.command("pkt-gen", context_settings={"show_default": False})
 @click.argument("func", required=False, type=click.Choice(FUNCTIONS), metavar="[FUNCTION]")
 @click.option(
@@ -82,7 +62,9 @@ def _conf_suffix(text: str) -> str:
     default=0,
     help="Packets to send or receive (ping/pong: transactions); 0 = no limit.",
 )
-@click.option("-t", "--duration", metavar="TIME", help="Stop after this long (10, 500ms, 2m).")
+@click.option(
+    "-t", "--duration", type=DURATION, metavar="TIME", help="Stop after this long (10, 500ms, 2m)."
+)
 @click.option(
     "-l",
     "--length",
@@ -113,8 +95,10 @@ def _conf_suffix(text: str) -> str:
 @click.option(
     "-d", "--dst", metavar="IP[:PORT][-IP[:PORT]]", help="Destination addresses and UDP ports."
 )
-@click.option("-S", "--src-mac", metavar="MAC", help="Source MAC (the port's own).")
-@click.option("-D", "--dst-mac", metavar="MAC", help="Destination MAC (ff:ff:ff:ff:ff:ff).")
+@click.option("-S", "--src-mac", type=MAC, metavar="MAC", help="Source MAC (the port's own).")
+@click.option(
+    "-D", "--dst-mac", type=MAC, metavar="MAC", help="Destination MAC (ff:ff:ff:ff:ff:ff)."
+)
 @click.option("-z", "random_src", is_flag=True, help="Random source address and port.")
 @click.option("-Z", "random_dst", is_flag=True, help="Random destination address and port.")
 @click.option("--vlan", type=click.IntRange(0, 4095), help="Add an 802.1Q tag with this VLAN ID.")
@@ -128,6 +112,7 @@ def _conf_suffix(text: str) -> str:
 @click.option(
     "-R",
     "--rate",
+    type=RATE,
     metavar="RATE",
     help="Rate: 10000 (pps), 10kpps, 1.5Mpps, 200Mbps, 1Gbpsl1 (with framing).",
 )
@@ -214,78 +199,14 @@ def _conf_suffix(text: str) -> str:
 @click.option("--json", "as_json", is_flag=True, help="JSON lines: intervals and a summary.")
 @admode_option
 @reports_errors
-def pktgen(func: str | None, function: str | None, **o: object) -> None:
+def pktgen(**params: Any) -> None:
     """Generate or sink traffic, as netmap's pkt-gen.
 
     FUNCTION (or -f) is tx, rx, ping, pong, txseq or rxseq, e.g. nm pkt-gen tx -i PORT.
     """
-    from nmtools.pktgen import Config, Function, Sizes, run
-    from nmtools.pktgen import parse as P
-    from nmtools.pktgen.packets import min_frame
+    from nmtools.pktgen import run
+    from nmtools.pktgen.options import Options
 
-    opts = int(o["options"])  # type: ignore[call-overload]
-    for bit, what in O_UNSUPPORTED.items():
-        if opts & bit:
-            raise P.OptionError(f"-o {opts}: {what} is not supported by nmtools")
-    if func and function and func != function:
-        raise P.OptionError(f"function given twice: '{func}' and -f {function}")
-    fn = Function(func or function or "rx")
-    ipv6 = bool(o["ipv6"])
-    if ipv6 and o["ipv4"]:
-        raise P.OptionError("-4 and -6 together: choose one")
-    port = str(o["port"])
-    # an option given with an empty value is an error, never the option left out
-    if o["conf"] is not None:
-        port += _conf_suffix(str(o["conf"]))
-    if o["imix"] and o["mix"] is not None:
-        raise P.OptionError("--imix and --mix together: choose one")
-    if o["pcap"] is not None and not str(o["pcap"]).strip():
-        raise P.OptionError("-P '': empty file name (give a pcap or pcapng file)")
-    mix = o["mix"] is not None
-    imix: bool | str = str(o["mix"]) if mix else bool(o["imix"])
-    sizes = P.parse_sizes(list(o["lengths"]), imix, imix_option="--mix" if mix else "--imix")
-    if not o["lengths"] and not imix:  # pkt-gen's 60 bytes, or the least these headers need
-        probe = Config(port="", function=fn, ipv6=ipv6, vlan=o["vlan"])  # type: ignore[arg-type]
-        least = max(P.DEFAULT_SIZE, min_frame(probe))
-        sizes = Sizes(least, least)
-    src = P.parse_endpoint(str(o["src"]), ipv6=ipv6, option="-s") if o["src"] is not None else None
-    dst = P.parse_endpoint(str(o["dst"]), ipv6=ipv6, option="-d") if o["dst"] is not None else None
-    given = {k: o[k] is not None for k in ("duration", "src_mac", "dst_mac", "rate")}
-    cfg = Config(
-        port=port,
-        function=fn,
-        count=int(o["count"]),  # type: ignore[call-overload]
-        duration=P.parse_duration(str(o["duration"])) if given["duration"] else 0.0,
-        sizes=sizes,
-        burst=int(o["burst"]),  # type: ignore[call-overload]
-        ipv6=ipv6,
-        src=src,
-        dst=dst,
-        src_mac=P.parse_mac(str(o["src_mac"]), "-S") if given["src_mac"] else None,
-        dst_mac=P.parse_mac(str(o["dst_mac"]), "-D") if given["dst_mac"] else "ff:ff:ff:ff:ff:ff",
-        random_src=bool(o["random_src"]) or bool(opts & O_RANDOM_SRC),
-        random_dst=bool(o["random_dst"]) or bool(opts & O_RANDOM_DST),
-        vlan=o["vlan"],  # type: ignore[arg-type]
-        pcap=o["pcap"],  # type: ignore[arg-type]
-        rate=P.parse_rate(str(o["rate"])) if given["rate"] else None,
-        threads=int(o["threads"]),  # type: ignore[call-overload]
-        affinity=o["affinity"],  # type: ignore[arg-type]
-        cpus=int(o["cpus"]),  # type: ignore[call-overload]
-        report_ms=int(o["report_ms"]),  # type: ignore[call-overload]
-        wait_link=o["wait_link"],  # type: ignore[arg-type]
-        wait_forever=not o["exit_idle"],
-        frags=int(o["frags"]),  # type: ignore[call-overload]
-        frag_size=int(o["frag_size"]),  # type: ignore[call-overload]
-        normalize=not o["no_normalize"],
-        avg_std=bool(o["avg_std"]) or bool(opts & O_PPS_STATS),
-        framing=bool(o["framing"]),
-        seed=o["seed"],  # type: ignore[arg-type]
-        json=bool(o["as_json"]),
-        admode=o["admode"],  # type: ignore[arg-type]
-        flows=int(o["flows"]),  # type: ignore[call-overload]
-        dump=bool(o["dump"]) or bool(opts & O_DUMP),
-        verbose=int(o["verbose"]),  # type: ignore[call-overload]
-    )
-    result = run(cfg)
+    result = run(Options(**params).config())
     if result.summary.settings.get("interrupted"):
         raise SystemExit(130)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from nmtools.units import Rate
+
 
 class Function(str, Enum):
     TX = "tx"
@@ -38,20 +40,21 @@ class Endpoint:
         return (self.ip_end - self.ip_start + 1) * (self.port_end - self.port_start + 1)
 
 
-@dataclass(frozen=True)
-class Rate:
-    """A target rate: packets per second, or bits per second (then pps depends on size)."""
+MARK_LEN = 16  # seq (4), seconds (4), nanoseconds (4), flow (2), magic "nm" (2)
+DEFAULT_SIZE = 60  # pkt-gen's frame size without CRC
 
-    value: float  # > 0
-    unit: str  # "pps" or "bps"
-    l1: bool = False  # bps counts Ethernet framing (preamble, IFG, CRC: 24 bytes a frame)
-    text: str = ""
 
-    def pps_for(self, frame_len: float) -> float:
-        if self.unit == "pps":
-            return self.value
-        bits = (frame_len + (24 if self.l1 else 0)) * 8
-        return self.value / bits
+def header_len(ipv6: bool, vlan: bool) -> int:
+    """Ethernet (+ 802.1Q) + IPv4 or IPv6 + UDP header bytes."""
+    return 14 + (4 if vlan else 0) + (40 if ipv6 else 20) + 8
+
+
+def least_frame(function: Function, ipv6: bool, vlan: bool) -> int:
+    """Shortest frame these settings allow (headers, plus the mark for seq/ping)."""
+    need = header_len(ipv6, vlan)
+    if function in (Function.TXSEQ, Function.RXSEQ, Function.PING, Function.PONG):
+        need += MARK_LEN
+    return max(need, 16)
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,12 @@ class Sizes:
     @property
     def largest(self) -> int:
         return max(s for s, _ in self.mix) if self.mix else self.max
+
+    @classmethod
+    def default(cls, function: Function, ipv6: bool = False, vlan: bool = False) -> Sizes:
+        """pkt-gen's 60 bytes, or the least these headers (and the mark) need."""
+        n = max(DEFAULT_SIZE, least_frame(function, ipv6, vlan))
+        return cls(n, n)
 
 
 @dataclass(frozen=True)

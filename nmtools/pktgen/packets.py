@@ -14,9 +14,8 @@ import dpkt
 from nmtools import _bindings as B
 from nmtools import pcap
 from nmtools.errors import NmError
-from nmtools.pktgen.config import Config, Endpoint, Function
+from nmtools.pktgen.config import MARK_LEN, Config, Endpoint, Function, header_len, least_frame
 
-MARK_LEN = 16  # seq (4), seconds (4), nanoseconds (4), flow (2), magic "nm" (2)
 PAYLOAD_TEXT = b"nmtools pkt-gen payload\n"
 MAX_FLOWS = 65536
 
@@ -25,16 +24,9 @@ def mac_bytes(mac: str) -> bytes:
     return bytes(int(x, 16) for x in mac.split(":"))
 
 
-def header_len(ipv6: bool, vlan: bool) -> int:
-    return 14 + (4 if vlan else 0) + (40 if ipv6 else 20) + 8
-
-
 def min_frame(cfg: Config) -> int:
     """Shortest frame the settings allow (headers, plus the mark for seq/ping)."""
-    need = header_len(cfg.ipv6, cfg.vlan is not None)
-    if cfg.function in (Function.TXSEQ, Function.RXSEQ, Function.PING, Function.PONG):
-        need += MARK_LEN
-    return max(need, 16)
+    return least_frame(cfg.function, cfg.ipv6, cfg.vlan is not None)
 
 
 def _payload(n: int, marked: bool) -> bytes:

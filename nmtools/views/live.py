@@ -24,7 +24,7 @@ def _rate_text(value: Any, normalize: bool) -> str:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return f"{norm(value, normalize)}pps"
     if dataclasses.is_dataclass(value) and getattr(value, "text", ""):
-        return str(value.text)  # nmtools.pktgen.config.Rate
+        return str(value.text)  # nmtools.units.Rate
     return str(value)
 
 
