@@ -65,29 +65,47 @@ void nmt_port_free(struct nmt_port *p)
 	free(p);
 }
 
+/*
+ * The backends, by kind (NMT_KIND_*): how a port of the kind opens alone, and,
+ * for kinds whose ports can share memory, how several open together. A new
+ * kind is a row here, a constant in nmt.h and nmt_cdef.h, and a resolver in
+ * nmtools/ports/port.py.
+ */
+struct nmt_backend {
+	const char *name;
+	int (*open)(struct nmt_port *p, const struct nmt_open_req *req);
+	int (*open_group)(struct nmt_port **ps, const struct nmt_open_req **reqs, unsigned n,
+			  int *failed);
+};
+
+static const struct nmt_backend backends[] = {
+	[NMT_KIND_NULL] = { "null", nmt_null_open, NULL },
+	[NMT_KIND_PIPE] = { "pipe", nmt_pipe_open, NULL },
+	[NMT_KIND_PACKET] = { "packet", nmt_packet_open, NULL },
+	[NMT_KIND_XDP] = { "xdp", nmt_xdp_open, nmt_xdp_open_group },
+};
+
+#define NMT_NUM_KINDS ((int)(sizeof(backends) / sizeof(backends[0])))
+
+static const struct nmt_backend *backend_of(struct nmt_port *p, int kind)
+{
+	if (kind <= 0 || kind >= NMT_NUM_KINDS || !backends[kind].open) {
+		nmt_err(p, EINVAL, "unknown port kind %d", kind);
+		return NULL;
+	}
+	return &backends[kind];
+}
+
 int nmt_port_open(struct nmt_port *p, const struct nmt_open_req *req)
 {
-	int rc;
+	const struct nmt_backend *b;
 
 	if (p->ops)
 		return nmt_err(p, EBUSY, "port handle already open");
-	switch (req->kind) {
-	case NMT_KIND_NULL:
-		rc = nmt_null_open(p, req);
-		break;
-	case NMT_KIND_PIPE:
-		rc = nmt_pipe_open(p, req);
-		break;
-	case NMT_KIND_PACKET:
-		rc = nmt_packet_open(p, req);
-		break;
-	case NMT_KIND_XDP:
-		rc = nmt_xdp_open(p, req);
-		break;
-	default:
-		return nmt_err(p, EINVAL, "unknown port kind %d", req->kind);
-	}
-	if (rc < 0) {
+	b = backend_of(p, req->kind);
+	if (!b)
+		return -1;
+	if (b->open(p, req) < 0) {
 		int e = errno;
 
 		nmt_port_close(p);
@@ -98,47 +116,60 @@ int nmt_port_open(struct nmt_port *p, const struct nmt_open_req *req)
 }
 
 /*
- * nmt_port_open_group - open n ports at once; the AF_XDP ones among them share one
- * UMEM where they can, so that buffers move between them by index (a bridge
- * forwards without copying). On failure every port is closed again, *failed
- * is the index of the port whose errmsg says why, and -1 is returned.
+ * nmt_port_open_group - open n ports at once; those of a kind that can share
+ * memory (AF_XDP: one UMEM) open together, so that buffers move between them
+ * by index (a bridge forwards without copying). On failure every port is
+ * closed again, *failed is the index of the port whose errmsg says why, and -1
+ * is returned.
  */
 int nmt_port_open_group(struct nmt_port **ps, const struct nmt_open_req *reqs, unsigned n,
-		   int *failed)
+			int *failed)
 {
-	struct nmt_port *xp[NMT_MAX_RINGS];
-	const struct nmt_open_req *xr[NMT_MAX_RINGS];
-	int xi[NMT_MAX_RINGS];
-	unsigned i, nx = 0;
-	int e, f = -1;
+	struct nmt_port *gp[NMT_MAX_RINGS];
+	const struct nmt_open_req *gr[NMT_MAX_RINGS];
+	int gi[NMT_MAX_RINGS];
+	unsigned i, ng;
+	int e, f = -1, k;
 
 	*failed = -1;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if (ps[i]->ops) {
 			*failed = (int)i;
 			return nmt_err(ps[i], EBUSY, "port handle already open");
 		}
-	for (i = 0; i < n; i++) {
-		if (reqs[i].kind != NMT_KIND_XDP) {
-			if (nmt_port_open(ps[i], &reqs[i]) < 0) {
-				f = (int)i;
-				goto fail;
-			}
-			continue;
+		if (!backend_of(ps[i], reqs[i].kind)) {
+			*failed = (int)i;
+			return -1;
 		}
-		if (nx == NMT_MAX_RINGS) {
+	}
+	for (i = 0; i < n; i++) {
+		if (backends[reqs[i].kind].open_group)
+			continue;
+		if (nmt_port_open(ps[i], &reqs[i]) < 0) {
 			f = (int)i;
-			nmt_err(ps[i], EINVAL, "at most %d AF_XDP ports open together",
-				NMT_MAX_RINGS);
 			goto fail;
 		}
-		xi[nx] = (int)i;
-		xp[nx] = ps[i];
-		xr[nx++] = &reqs[i];
 	}
-	if (nx && nmt_xdp_open_group(xp, xr, nx, &f) < 0) {
-		f = f >= 0 ? xi[f] : xi[0];
-		goto fail;
+	for (k = 1; k < NMT_NUM_KINDS; k++) {
+		if (!backends[k].open_group)
+			continue;
+		for (i = 0, ng = 0; i < n; i++) {
+			if (reqs[i].kind != k)
+				continue;
+			if (ng == NMT_MAX_RINGS) {
+				f = (int)i;
+				nmt_err(ps[i], EINVAL, "at most %d %s ports open together",
+					NMT_MAX_RINGS, k == NMT_KIND_XDP ? "AF_XDP" : backends[k].name);
+				goto fail;
+			}
+			gi[ng] = (int)i;
+			gp[ng] = ps[i];
+			gr[ng++] = &reqs[i];
+		}
+		if (ng && backends[k].open_group(gp, gr, ng, &f) < 0) {
+			f = f >= 0 ? gi[f] : gi[0];
+			goto fail;
+		}
 	}
 	return 0;
 fail:

@@ -6,7 +6,7 @@ import atexit
 import errno
 import os
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any
@@ -181,42 +181,56 @@ def _resolve(
         if e.hint:
             message += f"; {e.hint}"
         raise PortSpecError(message, e.errno) from None
-    if spec.is_vale:
+    for carries, request in _BACKENDS:
+        if carries(spec):
+            return spec, request(spec, name, admode, direction)
+    raise AssertionError("the NIC row carries every name")  # not reached
+
+
+def _vale_request(spec: PortSpec, name: str, admode: str | None, direction: str | None) -> Request:
+    raise NotSupported(
+        f"{name}: VALE switches are not available in this release yet; "
+        "connect two programs with a pipe instead (netmap:NAME{1 and netmap:NAME}1)"
+    )
+
+
+def _null_request(spec: PortSpec, name: str, admode: str | None, direction: str | None) -> Request:
+    _refuse_unsupported(spec, "the null port", "open plain null")
+    if spec.mode != Mode.ALL_NIC:
+        raise NotSupported(f"{name}: the null port has no rings to choose; open plain null")
+    return Request(
+        kind=B.lib.NMT_KIND_NULL,
+        admode="-",
+        flags=_open_flags(spec),
+        **_geometry(spec, name, "null"),
+    )
+
+
+def _pipe_request(spec: PortSpec, name: str, admode: str | None, direction: str | None) -> Request:
+    whole = f"{spec.subsys}:{spec.name}{spec.pipe_end}{spec.pipe_id}"
+    if spec.is_host:
+        raise PortSpecError(f"{name}: pipes have no host rings; open {whole}")
+    _refuse_unsupported(spec, "pipes (they live in shared memory)", f"open {whole}")
+    if spec.mode == Mode.ONE_NIC:
         raise NotSupported(
-            f"{name}: VALE switches are not available in this release yet; "
-            "connect two programs with a pipe instead (netmap:NAME{1 and netmap:NAME}1)"
+            f"{name}: choosing one ring of a pipe is not supported yet; open the "
+            f"whole end ({whole})"
         )
-    if spec.name == "null" and not spec.is_pipe:
-        _refuse_unsupported(spec, "the null port", "open plain null")
-        if spec.mode != Mode.ALL_NIC:
-            raise NotSupported(f"{name}: the null port has no rings to choose; open plain null")
-        return spec, Request(
-            kind=B.lib.NMT_KIND_NULL,
-            admode="-",
-            flags=_open_flags(spec),
-            **_geometry(spec, name, "null"),
-        )
-    if spec.is_pipe:
-        whole = f"{spec.subsys}:{spec.name}{spec.pipe_end}{spec.pipe_id}"
-        if spec.is_host:
-            raise PortSpecError(f"{name}: pipes have no host rings; open {whole}")
-        _refuse_unsupported(spec, "pipes (they live in shared memory)", f"open {whole}")
-        if spec.mode == Mode.ONE_NIC:
-            raise NotSupported(
-                f"{name}: choosing one ring of a pipe is not supported yet; open the "
-                f"whole end ({whole})"
-            )
-        assert spec.pipe_id is not None
-        return spec, Request(
-            kind=B.lib.NMT_KIND_PIPE,
-            admode="-",
-            ifname=spec.name,
-            pipe_id=spec.pipe_id,
-            pipe_end=0 if spec.pipe_end == "{" else 1,
-            path=str(pipe_path(spec.name, spec.pipe_id)),
-            flags=_open_flags(spec),
-            **_geometry(spec, name, "pipe"),
-        )
+    assert spec.pipe_id is not None
+    return Request(
+        kind=B.lib.NMT_KIND_PIPE,
+        admode="-",
+        ifname=spec.name,
+        pipe_id=spec.pipe_id,
+        pipe_end=0 if spec.pipe_end == "{" else 1,
+        path=str(pipe_path(spec.name, spec.pipe_id)),
+        flags=_open_flags(spec),
+        **_geometry(spec, name, "pipe"),
+    )
+
+
+def _nic_request(spec: PortSpec, name: str, admode: str | None, direction: str | None) -> Request:
+    """A NIC, reached as admode decides: AF_XDP or AF_PACKET."""
     if spec.tx_only and direction is None:
         direction = "tx"
     mode = admode_mod.resolve(admode, direction)
@@ -236,7 +250,7 @@ def _resolve(
         flags |= B.lib.NMT_OPEN_TX_ONLY
     elif direction == "rx" and not spec.tx_only:
         flags |= B.lib.NMT_OPEN_RX_ONLY
-    return spec, Request(
+    return Request(
         kind=B.lib.NMT_KIND_XDP if mode == "xdp" else B.lib.NMT_KIND_PACKET,
         admode=mode,
         ifname=spec.name,
@@ -246,6 +260,23 @@ def _resolve(
         rx_slots=rx_slots,
         auto=admode_mod.requested(admode) == "auto",
     )
+
+
+# What carries a parsed name, first match wins: each row says which names it takes and
+# turns one into the Request the C side opens (nmt_port_open's table of backends, port.c).
+# A new port kind is a row here (and its row there).
+_BACKENDS: tuple[
+    tuple[
+        Callable[[PortSpec], bool],
+        Callable[[PortSpec, str, str | None, str | None], Request],
+    ],
+    ...,
+] = (
+    (lambda spec: spec.is_vale, _vale_request),
+    (lambda spec: spec.name == "null" and not spec.is_pipe, _null_request),
+    (lambda spec: spec.is_pipe, _pipe_request),
+    (lambda spec: True, _nic_request),
+)
 
 
 _OPEN: weakref.WeakSet[Port] = weakref.WeakSet()
