@@ -16,7 +16,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -157,6 +159,91 @@ int nmt_shm_unlink(const char *path, dev_t dev, ino_t ino, mode_t type)
 		return -1;
 	}
 	return unlink(path);
+}
+
+/* ---- liveness --------------------------------------------------------------------- */
+
+uint64_t nmt_shm_proc_starttime(pid_t pid)
+{
+	char path[64], buf[1024];
+	unsigned long long st = 0;
+	FILE *f;
+	char *s;
+	int i;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (!fgets(buf, sizeof(buf), f)) {
+		fclose(f);
+		return 0;
+	}
+	fclose(f);
+	s = strrchr(buf, ')');
+	if (!s)
+		return 0;
+	/* field 3 starts after ") "; starttime is field 22 */
+	s += 2;
+	for (i = 3; i < 22 && s; i++) {
+		s = strchr(s, ' ');
+		if (s)
+			s++;
+	}
+	if (s)
+		st = strtoull(s, NULL, 10);
+	return st;
+}
+
+int nmt_shm_alive(pid_t pid, uint64_t starttime)
+{
+	if (pid <= 0)
+		return 0;
+	if (kill(pid, 0) < 0 && errno == ESRCH)
+		return 0;
+	return nmt_shm_proc_starttime(pid) == starttime;
+}
+
+int nmt_shm_owner_alive(const struct nmt_shm_owner *o)
+{
+	struct nmt_shm_owner c = *o; /* one read: the region is not ours alone */
+
+	if (!c.open)
+		return 0;
+	return nmt_shm_alive(c.pid, c.starttime);
+}
+
+void nmt_shm_owner_claim(struct nmt_shm_owner *o)
+{
+	o->pid = getpid();
+	o->starttime = nmt_shm_proc_starttime(getpid());
+	o->open = 1;
+}
+
+void nmt_shm_owner_release(struct nmt_shm_owner *o)
+{
+	if (o->pid == getpid()) {
+		o->open = 0;
+		o->pid = 0;
+	}
+}
+
+/* ---- doorbells -------------------------------------------------------------------- */
+
+void nmt_shm_bell_ring(int fd)
+{
+	char c = 1;
+	ssize_t rc = write(fd, &c, 1);
+
+	(void)rc; /* EAGAIN: a wake-up is already pending */
+}
+
+void nmt_shm_bell_drain(int fd)
+{
+	char buf[256];
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
 }
 
 /* ---- channels ----------------------------------------------------------------------- */
