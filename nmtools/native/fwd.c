@@ -15,26 +15,6 @@ int nmt_fwd_zerocopy(const struct nmt_port *src, const struct nmt_port *dst)
 	return src->mem_id[0] && strcmp(src->mem_id, dst->mem_id) == 0;
 }
 
-/* slots of the complete frame at rx slot i, 0 if it runs into tail */
-static uint32_t frame_slots(struct nmt_ring *rx, uint32_t i)
-{
-	uint32_t n = 1;
-
-	while (nmt_slot(rx, i)->flags & NMT_NS_MOREFRAG) {
-		i = nmt_ring_next(rx, i);
-		if (i == rx->tail)
-			return 0;
-		n++;
-	}
-	return n;
-}
-
-/* slots from i up to tail: what the user still owns after i */
-static uint32_t room_from(const struct nmt_ring *r, uint32_t i)
-{
-	return r->tail >= i ? r->tail - i : r->tail + r->num_slots - i;
-}
-
 /* one ring pair: up to *frames frames; counts into c */
 static void rings_move(struct nmt_ring *rx, struct nmt_ring *tx, uint32_t *frames, int zc,
 		       struct nmt_fwd_count *c)
@@ -42,7 +22,7 @@ static void rings_move(struct nmt_ring *rx, struct nmt_ring *tx, uint32_t *frame
 	uint32_t ri = rx->head, ti = tx->head;
 
 	while (*frames && ri != rx->tail) {
-		uint32_t n = frame_slots(rx, ri), j, bytes = 0;
+		uint32_t n = nmt_ring_frame(rx, ri), j, bytes = 0;
 		int fits;
 
 		if (n == 0) {
@@ -62,7 +42,7 @@ static void rings_move(struct nmt_ring *rx, struct nmt_ring *tx, uint32_t *frame
 			if (len > tx->nr_buf_size || len > rx->nr_buf_size)
 				fits = 0;
 		}
-		if (fits && n > room_from(tx, ti))
+		if (fits && n > nmt_ring_dist(tx, ti, tx->tail)) /* what is left from ti */
 			break;
 		for (j = 0; j < n; j++) {
 			struct nmt_slot *rs = nmt_slot(rx, ri), *ts;

@@ -388,18 +388,12 @@ static void dump_range(struct nmt_dump *d, struct nmt_ring *r, uint32_t from, ui
 		dump_slot(d, r, from);
 }
 
-static void ring_bounds(int ring, uint32_t n, uint32_t *first, uint32_t *last)
-{
-	*first = ring < 0 ? 0 : (uint32_t)ring;
-	*last = ring < 0 ? n : (uint32_t)ring + 1;
-}
-
 /* count frames and bytes in slots [from, to); fixed_len: every slot is one such frame */
 static void account_slots(struct nmt_ring *r, uint32_t from, uint32_t to, uint64_t *pk,
 			  uint64_t *by, uint32_t fixed_len)
 {
 	if (fixed_len) {
-		uint64_t n = to >= from ? to - from : to + r->num_slots - from;
+		uint64_t n = nmt_ring_dist(r, from, to);
 
 		*pk += n;
 		*by += n * fixed_len;
@@ -445,8 +439,7 @@ static int gen_tx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct 
 	uint64_t batch_ts = 0;
 	int paced, rc = 0;
 
-	ring_bounds(ring, p->num_tx_rings, &first, &last);
-	if (last > p->num_tx_rings || first >= last)
+	if (nmt_rings_span(ring, p->num_tx_rings, &first, &last) < 0 || first >= last)
 		return nmt_err(p, EINVAL, "%s: no tx ring %d (the port has %u)", p->name, ring,
 			       p->num_tx_rings);
 	if (frag > p->buf_size)
@@ -695,8 +688,7 @@ static int gen_rx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct 
 	uint32_t mark = g->mark_off >= 0 ? (uint32_t)g->mark_off : 0;
 	int rc = 0, in_frame = 0;
 
-	ring_bounds(ring, p->num_rx_rings, &first, &last);
-	if (last > p->num_rx_rings || first >= last)
+	if (nmt_rings_span(ring, p->num_rx_rings, &first, &last) < 0 || first >= last)
 		return nmt_err(p, EINVAL, "%s: no rx ring %d (the port has %u)", p->name, ring,
 			       p->num_rx_rings);
 	if (g->mark_off >= 0) {
@@ -981,20 +973,6 @@ static void make_reply(uint8_t *f, uint32_t len)
 	}
 }
 
-/* slots of the complete frame at slot i of rx, 0 when the rest has not arrived */
-static uint32_t frame_slots(struct nmt_ring *rx, uint32_t i)
-{
-	uint32_t n = 1;
-
-	while (nmt_slot(rx, i)->flags & NMT_NS_MOREFRAG) {
-		i = nmt_ring_next(rx, i);
-		if (i == rx->tail)
-			return 0;
-		n++;
-	}
-	return n;
-}
-
 /*
  * pong_frame - the reply to the frame of n slots at rx->head, in tx's next n
  * slots (1 when sent, 0 when tx had no room: dropped, as pkt-gen does).
@@ -1046,7 +1024,7 @@ static int gen_pong(struct nmt_port *p, const struct nmt_gen *g, struct nmt_run 
 				goto out;
 			}
 			while (!nmt_ring_empty(rx)) {
-				uint32_t n = frame_slots(rx, rx->head);
+				uint32_t n = nmt_ring_frame(rx, rx->head);
 
 				if (n == 0) {
 					if (nmt_ring_space(rx) < rx->num_slots - 1)

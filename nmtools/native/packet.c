@@ -106,9 +106,7 @@ static struct tpacket_block_desc *pkt_block(struct pkt_priv *pv, uint32_t b)
 /* free slots of an rx ring: all but the user's and the one kept empty */
 static uint32_t rx_free(const struct nmt_ring *r, uint32_t head, uint32_t tail)
 {
-	uint32_t used = tail >= head ? tail - head : tail + r->num_slots - head;
-
-	return r->num_slots - 1 - used;
+	return r->num_slots - 1 - nmt_ring_dist(r, head, tail);
 }
 
 static int bad_head(struct nmt_port *p, const struct nmt_ring *r, const char *dir)
@@ -473,7 +471,7 @@ static int pkt_txsync(struct nmt_port *p, unsigned ri)
 			cur = nmt_ring_add(r, cur, pv->msg_slots[i]);
 	}
 	p->txk[ri].hwcur = cur;
-	p->txk[ri].hwtail = r->tail = cur == 0 ? r->num_slots - 1 : cur - 1;
+	p->txk[ri].hwtail = r->tail = nmt_ring_prev(r, cur);
 	return rc;
 }
 

@@ -204,23 +204,16 @@ static int pipe_rxsync(struct nmt_port *p, unsigned ri)
 	return 0;
 }
 
-/* rings [*first, *last) of `ring` (-1: all n) */
-static void ring_span(int ring, uint32_t n, uint32_t *first, uint32_t *last)
-{
-	*first = ring < 0 ? 0 : (uint32_t)ring;
-	*last = ring < 0 ? n : ((uint32_t)ring < n ? (uint32_t)ring + 1 : 0);
-}
-
 static void set_want(struct nmt_port *p, int ring, int events, uint32_t v)
 {
 	struct pipe_priv *pp = p->priv;
 	uint32_t i, first, last;
 
-	ring_span(ring, p->num_rx_rings, &first, &last);
+	nmt_rings_span(ring, p->num_rx_rings, &first, &last);
 	if (events & NMT_WAIT_RX)
 		for (i = first; i < last; i++)
 			__atomic_store_n(&pp->rx[i].c->rx_want, v, __ATOMIC_RELAXED);
-	ring_span(ring, p->num_tx_rings, &first, &last);
+	nmt_rings_span(ring, p->num_tx_rings, &first, &last);
 	if (events & NMT_WAIT_TX)
 		for (i = first; i < last; i++)
 			__atomic_store_n(&pp->tx[i].c->tx_want, v, __ATOMIC_RELAXED);
@@ -231,12 +224,12 @@ static int pipe_ready(struct nmt_port *p, int ring, int events)
 	struct pipe_priv *pp = p->priv;
 	uint32_t i, first, last;
 
-	ring_span(ring, p->num_rx_rings, &first, &last);
+	nmt_rings_span(ring, p->num_rx_rings, &first, &last);
 	if (events & NMT_WAIT_RX)
 		for (i = first; i < last; i++)
 			if (nmt_chan_rx_ready(&pp->rx[i], p->rx_rings[i]))
 				return 1;
-	ring_span(ring, p->num_tx_rings, &first, &last);
+	nmt_rings_span(ring, p->num_tx_rings, &first, &last);
 	if (events & NMT_WAIT_TX)
 		for (i = first; i < last; i++)
 			if (nmt_chan_tx_ready(&pp->tx[i], p->tx_rings[i]))
@@ -265,7 +258,7 @@ static void pipe_disarm(struct nmt_port *p, int ring, int events)
 	uint32_t i, first, last;
 
 	set_want(p, ring, events, 0);
-	ring_span(ring, pp->lay.nrings, &first, &last);
+	nmt_rings_span(ring, pp->lay.nrings, &first, &last);
 	for (i = first; i < last; i++)
 		nmt_shm_bell_drain(pp->bell[i]);
 }
@@ -284,7 +277,7 @@ static int pipe_tx_pending(struct nmt_port *p, int ring)
 {
 	uint32_t i, first, last;
 
-	ring_span(ring, p->num_tx_rings, &first, &last);
+	nmt_rings_span(ring, p->num_tx_rings, &first, &last);
 	for (i = first; i < last; i++)
 		if (p->tx_rings[i]->head != p->txk[i].hwcur)
 			return 1;

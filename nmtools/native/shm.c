@@ -342,7 +342,7 @@ void nmt_chan_tx_ring(const struct nmt_chan_end *e, struct nmt_ring *r)
 		s->flags = NMT_NS_BUF_CHANGED;
 	}
 	r->head = r->cur = e->prod_idx;
-	r->tail = e->cons_idx == 0 ? e->n - 1 : e->cons_idx - 1;
+	r->tail = nmt_idx_prev(e->cons_idx, e->n);
 }
 
 void nmt_chan_rx_ring(struct nmt_chan_end *e, struct nmt_ring *r)
@@ -534,9 +534,9 @@ static inline uint32_t flags_seg(const struct nmt_slot *sl, uint32_t a, uint32_t
 static void bad_slot(const struct nmt_ring *r, uint32_t idx, uint32_t d, uint32_t nbufs,
 		     uint32_t bsz, int flags, char *why, size_t wl)
 {
-	uint32_t n = r->num_slots, k;
+	uint32_t k;
 
-	for (k = 0; k < d; k++, idx = idx + 1 == n ? 0 : idx + 1) {
+	for (k = 0; k < d; k++, idx = nmt_ring_next(r, idx)) {
 		const struct nmt_slot *s = nmt_slot((struct nmt_ring *)r, idx);
 
 		if (s->buf_idx >= nbufs) {
@@ -565,7 +565,7 @@ int nmt_chan_publish(struct nmt_chan_end *e, struct nmt_ring *r, char *why, size
 		snprintf(why, wl, "head %u out of range (%u slots)", head, n);
 		return -1;
 	}
-	d = head >= idx ? head - idx : head + n - idx;
+	d = nmt_idx_dist(idx, head, n);
 	if (d == 0)
 		return 0;
 	if (d > n - 1 - in_flight(e)) {
@@ -618,7 +618,7 @@ int nmt_chan_reclaim(struct nmt_chan_end *e, struct nmt_ring *r, char *why, size
 			}
 	}
 	advance(e, &e->cons_lap, &e->cons_idx, d);
-	r->tail = e->cons_idx == 0 ? n - 1 : e->cons_idx - 1;
+	r->tail = nmt_idx_prev(e->cons_idx, n);
 	return 0;
 }
 
@@ -631,7 +631,7 @@ int nmt_chan_release(struct nmt_chan_end *e, struct nmt_ring *r, char *why, size
 		snprintf(why, wl, "head %u out of range (%u slots)", head, n);
 		return -1;
 	}
-	d = head >= idx ? head - idx : head + n - idx;
+	d = nmt_idx_dist(idx, head, n);
 	if (d == 0)
 		return 0;
 	if (d > in_flight(e)) {

@@ -239,14 +239,7 @@ static int bad_head(struct nmt_port *p, const struct nmt_ring *r, const char *di
 /* free slots of an rx ring: all but the user's and the one kept empty */
 static uint32_t rx_free(const struct nmt_ring *r, uint32_t head, uint32_t tail)
 {
-	uint32_t used = tail >= head ? tail - head : tail + r->num_slots - head;
-
-	return r->num_slots - 1 - used;
-}
-
-static inline uint32_t ring_dist(const struct nmt_ring *r, uint32_t from, uint32_t to)
-{
-	return to >= from ? to - from : to + r->num_slots - from;
+	return r->num_slots - 1 - nmt_ring_dist(r, head, tail);
 }
 
 /* ------------------------------------------------------------------ rx */
@@ -611,26 +604,19 @@ static int xdp_txsync(struct nmt_port *p, unsigned ri)
 	cons = ld_acq(q->tx.cons);
 	pc = cons == prod ? q->sub : q->post_slot[cons & mask];
 	/* a completion can show before the kernel publishes its consumer index */
-	if (ring_dist(r, q->done, pc) > ring_dist(r, q->done, q->sub))
+	if (nmt_ring_dist(r, q->done, pc) > nmt_ring_dist(r, q->done, q->sub))
 		pc = q->done;
 	p->txk[ri].hwcur = pc;
-	tail = q->done == 0 ? r->num_slots - 1 : q->done - 1;
+	tail = nmt_ring_prev(r, q->done);
 	p->txk[ri].hwtail = r->tail = tail;
 	return rc;
-}
-
-/* rings [*first, *last) of `ring` (-1: all n) */
-static void ring_span(int ring, uint32_t n, uint32_t *first, uint32_t *last)
-{
-	*first = ring < 0 ? 0 : (uint32_t)ring;
-	*last = ring < 0 ? n : ((uint32_t)ring < n ? (uint32_t)ring + 1 : 0);
 }
 
 static int xdp_tx_pending(struct nmt_port *p, int ring)
 {
 	uint32_t i, first, last;
 
-	ring_span(ring, p->num_tx_rings, &first, &last);
+	nmt_rings_span(ring, p->num_tx_rings, &first, &last);
 	for (i = first; i < last; i++)
 		if (p->txk[i].hwcur != p->tx_rings[i]->head)
 			return 1;
@@ -670,7 +656,7 @@ static int xdp_arm(struct nmt_port *p, int ring, int events)
 	uint32_t ev = 0, i, first, last;
 
 	if (events & NMT_WAIT_RX) {
-		ring_span(ring, p->num_rx_rings, &first, &last);
+		nmt_rings_span(ring, p->num_rx_rings, &first, &last);
 		for (i = first; i < last; i++) {
 			struct xq *q = &pv->q[i];
 
@@ -682,7 +668,7 @@ static int xdp_arm(struct nmt_port *p, int ring, int events)
 			ev |= EPOLLIN;
 	}
 	if (events & NMT_WAIT_TX) {
-		ring_span(ring, p->num_tx_rings, &first, &last);
+		nmt_rings_span(ring, p->num_tx_rings, &first, &last);
 		for (i = first; i < last; i++) {
 			struct xq *q = &pv->q[i];
 
