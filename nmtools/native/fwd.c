@@ -42,8 +42,10 @@ static void rings_move(struct nmt_ring *rx, struct nmt_ring *tx, uint32_t *frame
 			if (len > tx->nr_buf_size || len > rx->nr_buf_size)
 				fits = 0;
 		}
-		if (fits && n > nmt_ring_dist(tx, ti, tx->tail)) /* what is left from ti */
+		if (fits && n > nmt_ring_dist(tx, ti, tx->tail)) { /* what is left from ti */
+			c->full = 1;
 			break;
+		}
 		for (j = 0; j < n; j++) {
 			struct nmt_slot *rs = nmt_slot(rx, ri), *ts;
 
@@ -87,6 +89,7 @@ uint32_t nmt_fwd_move(struct nmt_port *src, struct nmt_port *dst, uint32_t frame
 {
 	uint32_t left = frames, i, t = 0;
 
+	c->full = 0;
 	for (i = 0; i < src->num_rx_rings && left && dst->num_tx_rings; i++) {
 		struct nmt_ring *rx = src->rx_rings[i];
 		uint32_t tried;
@@ -126,7 +129,7 @@ int nmt_fwd_run(struct nmt_port *src, struct nmt_port *dst, uint64_t count, uint
 		int zerocopy, int idle_ms, struct nmt_stats *st, uint64_t *copied)
 {
 	int zc = zerocopy && nmt_fwd_zerocopy(src, dst);
-	struct nmt_fwd_count c = { 0, 0, 0, 0, 0 };
+	struct nmt_fwd_count c = { 0, 0, 0, 0, 0, 0 };
 	uint64_t idle_since = 0, last = 0;
 	char err[NMT_ERRLEN] = "";
 	unsigned i;
@@ -174,11 +177,9 @@ int nmt_fwd_run(struct nmt_port *src, struct nmt_port *dst, uint64_t count, uint
 		}
 		if (idle_ms > 0 && last && nmt_clock_ns() - last >= (uint64_t)idle_ms * 1000000)
 			break;
-		/* frames waiting but no room on dst: wait for dst; else for src */
-		for (i = 0; i < src->num_rx_rings; i++)
-			if (!nmt_ring_empty(src->rx_rings[i]))
-				break;
-		if (i < src->num_rx_rings) {
+		/* a whole frame waiting for room on dst: wait for dst; else (nothing, or
+		 * only the start of a frame, has arrived) for src */
+		if (c.full) {
 			unsigned k;
 
 			for (k = 0; k < dst->num_tx_rings; k++)

@@ -356,6 +356,7 @@ struct nmt_fwd_count {
 	uint64_t dropped; /* longer than dst's buffers */
 	uint64_t copied;  /* slots copied (not swapped) */
 	int stuck;        /* an rx ring is full of one frame that never ends */
+	int full;         /* the last move left a whole frame waiting for room on dst */
 };
 int nmt_fwd_zerocopy(const struct nmt_port *src, const struct nmt_port *dst);
 uint32_t nmt_fwd_move(struct nmt_port *src, struct nmt_port *dst, uint32_t frames, int zc,
