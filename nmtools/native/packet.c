@@ -19,9 +19,9 @@
  * up to 1024 messages per call, with PACKET_QDISC_BYPASS. A frame belongs to
  * the kernel once the call returns, so tail follows hwcur at once.
  * A TPACKET_V3 PACKET_TX_RING (same kernel path as V2) was tried and
- * dropped: on veth, 60-byte frames, medians of 10 runs of 1 s, it moved
- * 0.76 Mpps against 0.78 for sendmmsg, and 0.62 against 0.86 at 1514 bytes
- * (2 vCPUs; the kernel's per-frame cost dominates either way).
+ * dropped: on veth it was no faster than sendmmsg for small frames and
+ * slower for large ones, the kernel's per-frame cost dominating either way
+ * (measured by bench/pktgen.py).
  *
  * Queues: with req->queue >= 0 a classic BPF filter (SKF_AD_QUEUE) keeps
  * only the frames of that rx queue. The filter reads skb->queue_mapping raw.
