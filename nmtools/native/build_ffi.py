@@ -20,6 +20,7 @@ SOURCES = [
     "packet.c",
     "xdp.c",
     "pattern.c",
+    "pace.c",
     "gen.c",
     "fwd.c",
 ]

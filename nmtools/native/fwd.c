@@ -15,26 +15,6 @@ int nmt_fwd_zerocopy(const struct nmt_port *src, const struct nmt_port *dst)
 	return src->mem_id[0] && strcmp(src->mem_id, dst->mem_id) == 0;
 }
 
-/* slots of the complete frame at rx slot i, 0 if it runs into tail */
-static uint32_t frame_slots(struct nmt_ring *rx, uint32_t i)
-{
-	uint32_t n = 1;
-
-	while (nmt_slot(rx, i)->flags & NMT_NS_MOREFRAG) {
-		i = nmt_ring_next(rx, i);
-		if (i == rx->tail)
-			return 0;
-		n++;
-	}
-	return n;
-}
-
-/* slots from i up to tail: what the user still owns after i */
-static uint32_t room_from(const struct nmt_ring *r, uint32_t i)
-{
-	return r->tail >= i ? r->tail - i : r->tail + r->num_slots - i;
-}
-
 /* one ring pair: up to *frames frames; counts into c */
 static void rings_move(struct nmt_ring *rx, struct nmt_ring *tx, uint32_t *frames, int zc,
 		       struct nmt_fwd_count *c)
@@ -42,7 +22,7 @@ static void rings_move(struct nmt_ring *rx, struct nmt_ring *tx, uint32_t *frame
 	uint32_t ri = rx->head, ti = tx->head;
 
 	while (*frames && ri != rx->tail) {
-		uint32_t n = frame_slots(rx, ri), j, bytes = 0;
+		uint32_t n = nmt_ring_frame(rx, ri), j, bytes = 0;
 		int fits;
 
 		if (n == 0) {
@@ -62,8 +42,10 @@ static void rings_move(struct nmt_ring *rx, struct nmt_ring *tx, uint32_t *frame
 			if (len > tx->nr_buf_size || len > rx->nr_buf_size)
 				fits = 0;
 		}
-		if (fits && n > room_from(tx, ti))
+		if (fits && n > nmt_ring_dist(tx, ti, tx->tail)) { /* what is left from ti */
+			c->full = 1;
 			break;
+		}
 		for (j = 0; j < n; j++) {
 			struct nmt_slot *rs = nmt_slot(rx, ri), *ts;
 
@@ -107,6 +89,7 @@ uint32_t nmt_fwd_move(struct nmt_port *src, struct nmt_port *dst, uint32_t frame
 {
 	uint32_t left = frames, i, t = 0;
 
+	c->full = 0;
 	for (i = 0; i < src->num_rx_rings && left && dst->num_tx_rings; i++) {
 		struct nmt_ring *rx = src->rx_rings[i];
 		uint32_t tried;
@@ -125,19 +108,30 @@ uint32_t nmt_fwd_move(struct nmt_port *src, struct nmt_port *dst, uint32_t frame
 	return frames - left;
 }
 
+/* the loop's error is the first failure's message, from whichever port failed (a
+ * message either port kept from before is never taken for it) */
+static int fail(char *err, const struct nmt_port *p)
+{
+	if (!err[0])
+		memcpy(err, p->errmsg, NMT_ERRLEN);
+	return -1;
+}
+
 /*
  * nmt_fwd_run - forward src -> dst until count frames (0: no limit), idle_ms
  * without a frame after the first (0: no limit), or st->cancel. burst: most
  * frames per move (netmap bridge's -b). zerocopy: swap buffers when the ports
  * share memory (else copy). Counts: st->pkts/bytes forwarded, st->drops
- * frames too long for dst, *copied slots copied (0 when swapping).
+ * frames too long for dst, *copied slots copied (0 when swapping). On -1 the
+ * loop's error (of src or of dst) is in src->errmsg.
  */
 int nmt_fwd_run(struct nmt_port *src, struct nmt_port *dst, uint64_t count, uint32_t burst,
 		int zerocopy, int idle_ms, struct nmt_stats *st, uint64_t *copied)
 {
 	int zc = zerocopy && nmt_fwd_zerocopy(src, dst);
-	struct nmt_fwd_count c = { 0, 0, 0, 0, 0 };
+	struct nmt_fwd_count c = { 0, 0, 0, 0, 0, 0 };
 	uint64_t idle_since = 0, last = 0;
+	char err[NMT_ERRLEN] = "";
 	unsigned i;
 	int rc = 0;
 
@@ -157,19 +151,20 @@ int nmt_fwd_run(struct nmt_port *src, struct nmt_port *dst, uint64_t count, uint
 			st->t_start_ns = nmt_clock_ns(); /* the first batch's time counts too */
 		for (i = 0; i < src->num_rx_rings; i++)
 			if (nmt_rxsync(src, i) < 0) {
-				rc = -1;
+				rc = fail(err, src);
 				goto out;
 			}
 		moved = nmt_fwd_move(src, dst, want < burst ? (uint32_t)want : burst, zc, &c);
 		if (c.stuck) {
-			rc = nmt_err(src, EPROTO, "%s: a frame fills the whole rx ring and never ends "
-				     "(every slot has NS_MOREFRAG): the sender is broken", src->name);
+			nmt_err(src, EPROTO, "%s: a frame fills the whole rx ring and never ends "
+				"(every slot has NS_MOREFRAG): the sender is broken", src->name);
+			rc = fail(err, src);
 			goto out;
 		}
 		if (moved) {
 			for (i = 0; i < dst->num_tx_rings; i++)
 				if (nmt_txsync(dst, i) < 0) {
-					rc = -1;
+					rc = fail(err, dst);
 					goto out;
 				}
 			st->pkts = c.pkts;
@@ -182,38 +177,36 @@ int nmt_fwd_run(struct nmt_port *src, struct nmt_port *dst, uint64_t count, uint
 		}
 		if (idle_ms > 0 && last && nmt_clock_ns() - last >= (uint64_t)idle_ms * 1000000)
 			break;
-		/* frames waiting but no room on dst: wait for dst; else for src */
-		for (i = 0; i < src->num_rx_rings; i++)
-			if (!nmt_ring_empty(src->rx_rings[i]))
-				break;
-		if (i < src->num_rx_rings) {
+		/* a whole frame waiting for room on dst: wait for dst; else (nothing, or
+		 * only the start of a frame, has arrived) for src */
+		if (c.full) {
 			unsigned k;
 
 			for (k = 0; k < dst->num_tx_rings; k++)
 				if (nmt_txsync(dst, k) < 0) {
-					rc = -1;
+					rc = fail(err, dst);
 					goto out;
 				}
-			rc = nmt_ring_idle(dst, -1, NMT_WAIT_TX, &idle_since);
-		} else {
-			rc = nmt_ring_idle(src, -1, NMT_WAIT_RX, &idle_since);
-		}
-		if (rc < 0)
+			if (nmt_ring_idle(dst, -1, NMT_WAIT_TX, &idle_since) < 0) {
+				rc = fail(err, dst);
+				goto out;
+			}
+		} else if (nmt_ring_idle(src, -1, NMT_WAIT_RX, &idle_since) < 0) {
+			rc = fail(err, src);
 			goto out;
+		}
 	}
 out:
-	if (rc < 0 && dst->errmsg[0] && !src->errmsg[0])
-		memcpy(src->errmsg, dst->errmsg, sizeof(src->errmsg));
-	if (nmt_port_flush(dst, 1000) < 0 && rc == 0) {
-		memcpy(src->errmsg, dst->errmsg, sizeof(src->errmsg));
-		rc = -1;
-	}
+	if (nmt_port_flush(dst, 1000) < 0 && rc == 0)
+		rc = fail(err, dst);
 	for (i = 0; i < src->num_rx_rings; i++)
 		nmt_rxsync(src, i); /* give the forwarded slots back */
 	st->pkts = c.pkts;
 	st->bytes = c.bytes;
 	st->drops = c.dropped;
 	*copied = c.copied;
+	if (rc < 0) /* where the caller looks */
+		memcpy(src->errmsg, err, sizeof(src->errmsg));
 	st->done = 1;
 	return rc;
 }

@@ -15,16 +15,14 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <time.h>
 
 #include "gen.h"
+#include "pace.h"
 
 #define MARK_LEN 16
 #define MARK_MAGIC 0x6e6d /* "nm" */
 #define MAX_FLOWS 65536
 #define WAIT_MS 100
-#define LATE_NS 100000000 /* a paced -t run sends what it owes up to this late */
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -390,100 +388,12 @@ static void dump_range(struct nmt_dump *d, struct nmt_ring *r, uint32_t from, ui
 		dump_slot(d, r, from);
 }
 
-/* ---- pacing arithmetic ------------------------------------------------------ */
-
-/* a double as uint64_t, clamped: NaN and negatives are 0, >= 2^64 is UINT64_MAX */
-static inline uint64_t d2u64(double x)
-{
-	if (!(x > 0))
-		return 0;
-	if (x >= 18446744073709551616.0)
-		return UINT64_MAX;
-	return (uint64_t)x;
-}
-
-static inline uint64_t sat_add(uint64_t a, uint64_t b)
-{
-	return b > UINT64_MAX - a ? UINT64_MAX : a + b;
-}
-
-/* when packet k is due: start + k * ns_per, for any ns_per (even inf: k = 0 is due at 0) */
-static inline uint64_t due_at(uint64_t start, uint64_t k, double ns_per)
-{
-	return k == 0 ? start : sat_add(start, d2u64((double)k * ns_per));
-}
-
-/*
- * owed - packets a paced run of duration_ns owes: those due in [0, duration),
- * ceil(duration x rate), at least the one due at 0. The product is exact for
- * whole rates and durations; a relative 1e-12 keeps a product a rounding step
- * above a whole number from owing one more.
- */
-static uint64_t owed(uint64_t duration_ns, double pps)
-{
-	double x = (double)duration_ns * pps / 1e9;
-	uint64_t n;
-
-	x -= x * 1e-12;
-	n = d2u64(x);
-	if ((double)n < x && n < UINT64_MAX)
-		n++;
-	return n ? n : 1;
-}
-
-/* ---- waiting ------------------------------------------------------------- */
-
-/*
- * sleep_until - sleep through long gaps, spin the last SPIN_NS: with a timer
- * slack of 1 ns nanosleep() overshoots by ~6 us (p50), ~20 us (p99), ~0.1 ms
- * at worst on a busy VM, so a slow stream (1 kpps) costs a fifth of a core,
- * not a whole one, and keeps its spacing.
- */
-#define SLEEP_MIN_NS 300000
-#define SPIN_NS 200000
-#define SLEEP_MAX_NS 100000000 /* a long gap is slept in steps that look at cancel */
-
-/* returns early (and says 1) when *cancel is set */
-static int sleep_until(uint64_t t, const volatile int *cancel)
-{
-	static __thread int slack_set;
-	uint64_t now;
-
-	while ((now = nmt_clock_ns()) < t) {
-		if (*cancel)
-			return 1;
-		if (t - now > SLEEP_MIN_NS) {
-			struct timespec ts;
-			uint64_t d = t - now - SPIN_NS;
-
-			if (!slack_set) {
-				prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0); /* this thread only */
-				slack_set = 1;
-			}
-			if (d > SLEEP_MAX_NS)
-				d = SLEEP_MAX_NS;
-			ts.tv_sec = (time_t)(d / 1000000000u);
-			ts.tv_nsec = (long)(d % 1000000000u);
-			nanosleep(&ts, NULL);
-			continue;
-		}
-		nmt_cpu_relax();
-	}
-	return *cancel != 0;
-}
-
-static void ring_bounds(int ring, uint32_t n, uint32_t *first, uint32_t *last)
-{
-	*first = ring < 0 ? 0 : (uint32_t)ring;
-	*last = ring < 0 ? n : (uint32_t)ring + 1;
-}
-
 /* count frames and bytes in slots [from, to); fixed_len: every slot is one such frame */
 static void account_slots(struct nmt_ring *r, uint32_t from, uint32_t to, uint64_t *pk,
 			  uint64_t *by, uint32_t fixed_len)
 {
 	if (fixed_len) {
-		uint64_t n = to >= from ? to - from : to + r->num_slots - from;
+		uint64_t n = nmt_ring_dist(r, from, to);
 
 		*pk += n;
 		*by += n * fixed_len;
@@ -522,16 +432,14 @@ static int gen_tx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct 
 	struct gstate s;
 	uint32_t first, last, ri, burst = g->burst ? g->burst : 512;
 	uint32_t frag = g->frag_size ? g->frag_size : p->buf_size;
-	uint64_t queued = 0, idle_since = 0, start, end_at = 0, pk = 0, by = 0, all = 0;
-	double ns_per_pkt = g->pps > 0 ? 1e9 / g->pps : 0;
+	uint64_t queued = 0, idle_since = 0, start, end_at = 0, pk = 0, by = 0, all;
+	struct nmt_pace pace;
 	uint8_t *scratch = NULL;
 	uint32_t fixed_len;
 	uint64_t batch_ts = 0;
-	uint32_t min_batch = 1;
-	int rc = 0;
+	int paced, rc = 0;
 
-	ring_bounds(ring, p->num_tx_rings, &first, &last);
-	if (last > p->num_tx_rings || first >= last)
+	if (nmt_rings_span(ring, p->num_tx_rings, &first, &last) < 0 || first >= last)
 		return nmt_err(p, EINVAL, "%s: no tx ring %d (the port has %u)", p->name, ring,
 			       p->num_tx_rings);
 	if (frag > p->buf_size)
@@ -562,53 +470,32 @@ static int gen_tx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct 
 		for (uint32_t j = 0; j < r->num_slots; j++)
 			nmt_slot(r, j)->flags |= NMT_NS_BUF_CHANGED;
 	}
-	if (ns_per_pkt > 0) {
-		double m = g->pps * 10e-6;
-
-		min_batch = m < 1 ? 1 : (m > burst ? burst : (uint32_t)m);
-	}
 	start = nmt_clock_ns();
 	st->t_start_ns = start;
-	if (g->duration_ns) {
-		end_at = sat_add(start, g->duration_ns);
-		if (ns_per_pkt > 0)
-			all = owed(g->duration_ns, g->pps);
-	}
+	nmt_pace_init(&pace, g->pps, start, g->duration_ns, burst);
+	paced = pace.ns_per > 0;
+	all = pace.all;
+	if (g->duration_ns)
+		end_at = nmt_sat_add(start, g->duration_ns);
 	while (!st->cancel && (g->count == 0 || queued < g->count)) {
 		uint32_t budget = burst;
 		uint64_t moved_pk = 0, moved_by = 0, now, queued0 = queued;
 
-		if (end_at || ns_per_pkt > 0)
+		if (end_at || paced)
 			now = nmt_clock_ns();
 		else
 			now = 0;
 		/* paced: the packets due before the end go, even a little late */
-		if (end_at && now >= end_at && (!all || queued >= all || now - end_at > LATE_NS))
+		if (end_at && now >= end_at &&
+		    (!all || queued >= all || now - end_at > NMT_PACE_LATE_NS))
 			break;
-		if (ns_per_pkt > 0) {
-			/* leave when the batch's last packet is due: batches of up to
-			 * 10 us of traffic keep system calls few and the spacing fine */
-			uint64_t last_k = queued + min_batch - 1, go, allowed;
+		if (paced) {
+			/* leave when the batch's last packet is due (pace.h) */
+			uint64_t late, allowed;
 
-			if (all) {
-				if (queued >= all)
-					break;
-				if (last_k >= all)
-					last_k = all - 1;
-			}
-			go = due_at(start, last_k, ns_per_pkt);
-			if (go > now) {
-				if (sleep_until(go, &st->cancel))
-					break;
-				now = nmt_clock_ns();
-			}
-			nmt_hist_add(&run->gap, now - go);
-			allowed = d2u64((double)(now - start) / ns_per_pkt);
-			allowed = allowed == UINT64_MAX ? allowed : allowed + 1;
-			if (allowed <= queued) /* now >= its due time, rounded the other way */
-				allowed = queued + 1;
-			if (all && allowed > all) /* exactly what is owed, not a batch more */
-				allowed = all;
+			if (nmt_pace_next(&pace, queued, &now, &late, &allowed, &st->cancel))
+				break;
+			nmt_hist_add(&run->gap, late);
 			if (allowed - queued < budget)
 				budget = (uint32_t)(allowed - queued);
 		}
@@ -715,7 +602,7 @@ static int gen_tx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct 
 			account_slots(r, before, p->txk[ri].hwcur, &moved_pk, &moved_by, fixed_len);
 		}
 		/* a paced rate runs to the last packet handed over, not to the end of -t */
-		if (ns_per_pkt > 0 && queued != queued0)
+		if (paced && queued != queued0)
 			st->t_last_ns = now;
 		if (moved_pk) {
 			pk += moved_pk;
@@ -731,7 +618,7 @@ static int gen_tx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct 
 		}
 	}
 	if (rc == 0 && all && queued >= all)
-		sleep_until(end_at, &st->cancel); /* the last packet's interval runs to the end */
+		nmt_pace_sleep_until(end_at, &st->cancel); /* the last packet's interval runs to the end */
 out:
 	if (rc == 0) {
 		uint32_t before[NMT_MAX_RINGS];
@@ -801,8 +688,7 @@ static int gen_rx(struct nmt_port *p, int ring, const struct nmt_gen *g, struct 
 	uint32_t mark = g->mark_off >= 0 ? (uint32_t)g->mark_off : 0;
 	int rc = 0, in_frame = 0;
 
-	ring_bounds(ring, p->num_rx_rings, &first, &last);
-	if (last > p->num_rx_rings || first >= last)
+	if (nmt_rings_span(ring, p->num_rx_rings, &first, &last) < 0 || first >= last)
 		return nmt_err(p, EINVAL, "%s: no rx ring %d (the port has %u)", p->name, ring,
 			       p->num_rx_rings);
 	if (g->mark_off >= 0) {
@@ -917,7 +803,7 @@ static int gen_ping(struct nmt_port *p, const struct nmt_gen *g, struct nmt_run 
 	uint32_t burst = g->burst ? g->burst : 1, ri;
 	uint32_t mark = (uint32_t)g->mark_off;
 	uint64_t start, end_at = 0, seq = 0, idle_since = 0;
-	double ns_per = g->pps > 0 ? 1e9 / g->pps : 0;
+	struct nmt_pace pace;
 	int rc = 0, timeout = g->reply_timeout_ms > 0 ? g->reply_timeout_ms : 1000;
 
 	if (!p->num_tx_rings || !p->num_rx_rings)
@@ -939,21 +825,22 @@ static int gen_ping(struct nmt_port *p, const struct nmt_gen *g, struct nmt_run 
 	}
 	start = nmt_clock_ns();
 	st->t_start_ns = start;
+	nmt_pace_init(&pace, g->pps, start, 0, burst); /* a request per due time, no batches */
 	if (g->duration_ns)
-		end_at = sat_add(start, g->duration_ns);
+		end_at = nmt_sat_add(start, g->duration_ns);
 	while (!st->cancel && (g->count == 0 || run->sent < g->count)) {
 		uint64_t now = nmt_clock_ns(), deadline;
 		uint32_t n = 0, want;
 
 		if (end_at && now >= end_at)
 			break;
-		if (ns_per > 0) {
-			uint64_t due = due_at(start, run->sent, ns_per);
+		if (pace.ns_per > 0) {
+			uint64_t due = nmt_pace_due(&pace, run->sent);
 
 			if (due > now) {
 				if (end_at && due >= end_at)
 					break;
-				if (sleep_until(due, &st->cancel))
+				if (nmt_pace_sleep_until(due, &st->cancel))
 					break;
 			}
 		}
@@ -1086,20 +973,6 @@ static void make_reply(uint8_t *f, uint32_t len)
 	}
 }
 
-/* slots of the complete frame at slot i of rx, 0 when the rest has not arrived */
-static uint32_t frame_slots(struct nmt_ring *rx, uint32_t i)
-{
-	uint32_t n = 1;
-
-	while (nmt_slot(rx, i)->flags & NMT_NS_MOREFRAG) {
-		i = nmt_ring_next(rx, i);
-		if (i == rx->tail)
-			return 0;
-		n++;
-	}
-	return n;
-}
-
 /*
  * pong_frame - the reply to the frame of n slots at rx->head, in tx's next n
  * slots (1 when sent, 0 when tx had no room: dropped, as pkt-gen does).
@@ -1151,7 +1024,7 @@ static int gen_pong(struct nmt_port *p, const struct nmt_gen *g, struct nmt_run 
 				goto out;
 			}
 			while (!nmt_ring_empty(rx)) {
-				uint32_t n = frame_slots(rx, rx->head);
+				uint32_t n = nmt_ring_frame(rx, rx->head);
 
 				if (n == 0) {
 					if (nmt_ring_space(rx) < rx->num_slots - 1)

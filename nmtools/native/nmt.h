@@ -98,9 +98,33 @@ static inline char *nmt_buf(struct nmt_ring *r, uint32_t idx)
 	return (char *)r + r->buf_ofs + (int64_t)idx * r->buf_stride;
 }
 
+/* index arithmetic in a ring of n slots (indexes < n) */
+static inline uint32_t nmt_idx_prev(uint32_t i, uint32_t n)
+{
+	return i == 0 ? n - 1 : i - 1;
+}
+
+/* slots from `from` up to (not including) `to` */
+static inline uint32_t nmt_idx_dist(uint32_t from, uint32_t to, uint32_t n)
+{
+	return to >= from ? to - from : to + n - from;
+}
+
 static inline uint32_t nmt_ring_next(const struct nmt_ring *r, uint32_t i)
 {
 	return i + 1 == r->num_slots ? 0 : i + 1;
+}
+
+/* the slot before i (a tx ring given back up to i has its tail there) */
+static inline uint32_t nmt_ring_prev(const struct nmt_ring *r, uint32_t i)
+{
+	return nmt_idx_prev(i, r->num_slots);
+}
+
+/* slots in [from, to) */
+static inline uint32_t nmt_ring_dist(const struct nmt_ring *r, uint32_t from, uint32_t to)
+{
+	return nmt_idx_dist(from, to, r->num_slots);
 }
 
 static inline uint32_t nmt_ring_add(const struct nmt_ring *r, uint32_t i, uint32_t n)
@@ -119,6 +143,28 @@ static inline uint32_t nmt_ring_space(const struct nmt_ring *r)
 static inline int nmt_ring_empty(const struct nmt_ring *r)
 {
 	return r->head == r->tail;
+}
+
+/* slots of the complete frame (NS_MOREFRAG chain) at slot i, 0 if it runs into tail */
+static inline uint32_t nmt_ring_frame(struct nmt_ring *r, uint32_t i)
+{
+	uint32_t n = 1;
+
+	while (nmt_slot(r, i)->flags & NMT_NS_MOREFRAG) {
+		i = nmt_ring_next(r, i);
+		if (i == r->tail)
+			return 0;
+		n++;
+	}
+	return n;
+}
+
+/* rings [*first, *last) of `ring` (-1: all n); -1 (and no rings) if ring >= n */
+static inline int nmt_rings_span(int ring, uint32_t n, uint32_t *first, uint32_t *last)
+{
+	*first = ring < 0 ? 0 : (uint32_t)ring;
+	*last = ring < 0 ? n : ((uint32_t)ring < n ? (uint32_t)ring + 1 : 0);
+	return ring >= 0 && (uint32_t)ring >= n ? -1 : 0;
 }
 
 struct nmt_port;
@@ -310,6 +356,7 @@ struct nmt_fwd_count {
 	uint64_t dropped; /* longer than dst's buffers */
 	uint64_t copied;  /* slots copied (not swapped) */
 	int stuck;        /* an rx ring is full of one frame that never ends */
+	int full;         /* the last move left a whole frame waiting for room on dst */
 };
 int nmt_fwd_zerocopy(const struct nmt_port *src, const struct nmt_port *dst);
 uint32_t nmt_fwd_move(struct nmt_port *src, struct nmt_port *dst, uint32_t frames, int zc,

@@ -16,7 +16,7 @@ static int null_txsync(struct nmt_port *p, unsigned ri)
 	struct nmt_ring *r = p->tx_rings[ri];
 
 	p->txk[ri].hwcur = r->head;
-	r->tail = r->head == 0 ? r->num_slots - 1 : r->head - 1;
+	r->tail = nmt_ring_prev(r, r->head);
 	return 0;
 }
 

@@ -19,9 +19,9 @@
  * up to 1024 messages per call, with PACKET_QDISC_BYPASS. A frame belongs to
  * the kernel once the call returns, so tail follows hwcur at once.
  * A TPACKET_V3 PACKET_TX_RING (same kernel path as V2) was tried and
- * dropped: on veth, 60-byte frames, medians of 10 runs of 1 s, it moved
- * 0.76 Mpps against 0.78 for sendmmsg, and 0.62 against 0.86 at 1514 bytes
- * (2 vCPUs; the kernel's per-frame cost dominates either way).
+ * dropped: on veth it was no faster than sendmmsg for small frames and
+ * slower for large ones, the kernel's per-frame cost dominating either way
+ * (measured by bench/pktgen.py).
  *
  * Queues: with req->queue >= 0 a classic BPF filter (SKF_AD_QUEUE) keeps
  * only the frames of that rx queue. The filter reads skb->queue_mapping raw.
@@ -106,9 +106,7 @@ static struct tpacket_block_desc *pkt_block(struct pkt_priv *pv, uint32_t b)
 /* free slots of an rx ring: all but the user's and the one kept empty */
 static uint32_t rx_free(const struct nmt_ring *r, uint32_t head, uint32_t tail)
 {
-	uint32_t used = tail >= head ? tail - head : tail + r->num_slots - head;
-
-	return r->num_slots - 1 - used;
+	return r->num_slots - 1 - nmt_ring_dist(r, head, tail);
 }
 
 static int bad_head(struct nmt_port *p, const struct nmt_ring *r, const char *dir)
@@ -473,7 +471,7 @@ static int pkt_txsync(struct nmt_port *p, unsigned ri)
 			cur = nmt_ring_add(r, cur, pv->msg_slots[i]);
 	}
 	p->txk[ri].hwcur = cur;
-	p->txk[ri].hwtail = r->tail = cur == 0 ? r->num_slots - 1 : cur - 1;
+	p->txk[ri].hwtail = r->tail = nmt_ring_prev(r, cur);
 	return rc;
 }
 

@@ -152,7 +152,7 @@ int nmt_pattern_tx(struct nmt_port *p, uint64_t count, uint64_t seed, uint32_t m
 				return nmt_err(p, EMSGSIZE, "%s: a %u-byte frame needs more slots "
 							    "than the ring has", p->name, len);
 			}
-			uint32_t used = h >= r->head ? h - r->head : h + r->num_slots - r->head;
+			uint32_t used = nmt_ring_dist(r, r->head, h);
 
 			if (nmt_ring_space(r) < used + nfrag)
 				break;

@@ -11,20 +11,20 @@
  * then travels with the slot. A peer that breaks the protocol marks the port
  * broken: every later sync fails with one line that says what it did.
  *
- * Sleeping: each end has one doorbell FIFO per ring. A waiter sets a want
- * flag in the channel, re-checks, and polls its FIFO; the other side writes
- * one byte to it only when the flag is set, so the fast path makes no system
- * call, and a thread that owns ring i sleeps on ring i's doorbell alone. With
+ * Sleeping: each end has one doorbell FIFO per ring (shm.h). A waiter sets a
+ * want flag in the channel, re-checks, and polls its FIFO; the other side
+ * writes one byte to it only when the flag is set, so the fast path makes no
+ * system call, and a thread that owns ring i sleeps on ring i's doorbell alone. With
  * several rings p->fd is an epoll set over the end's doorbells.
  *
- * Liveness: each end records the pid and start time of its opener. A region
- * whose ends are all closed or dead is removed by the next open or probe.
+ * Liveness: each end records the pid and start time of its opener (struct
+ * nmt_shm_owner, shm.h). A region whose ends are all closed or dead is
+ * removed by the next open or probe.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,12 +42,6 @@
 #define PIPE_MAX_SLOTS 32768
 #define PIPE_WHY 200
 
-struct pipe_end {
-	int32_t pid;
-	uint32_t open;
-	uint64_t starttime;
-};
-
 /* the header: magic..size and end[] keep version 2's offsets, so any version
  * can tell whether an end of another version's pipe is alive */
 struct pipe_hdr {
@@ -56,7 +50,7 @@ struct pipe_hdr {
 	uint32_t ready;
 	uint32_t nrings, nslots, buf_size, nbufs;
 	uint64_t chans_ofs, resv, slots_ofs, bufs_ofs, size;
-	struct pipe_end end[2];
+	struct nmt_shm_owner end[2]; /* who opened each end */
 };
 
 /* where everything is: computed from the geometry, never read from the region */
@@ -109,49 +103,6 @@ static uint64_t *chan_slots(void *h, const struct pipe_layout *l, int from_end, 
 	       ((size_t)from_end * l->nrings + ri) * l->nslots;
 }
 
-static uint64_t proc_starttime(pid_t pid)
-{
-	char path[64], buf[1024];
-	unsigned long long st = 0;
-	FILE *f;
-	char *s;
-	int i;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	if (!fgets(buf, sizeof(buf), f)) {
-		fclose(f);
-		return 0;
-	}
-	fclose(f);
-	s = strrchr(buf, ')');
-	if (!s)
-		return 0;
-	/* field 3 starts after ") "; starttime is field 22 */
-	s += 2;
-	for (i = 3; i < 22 && s; i++) {
-		s = strchr(s, ' ');
-		if (s)
-			s++;
-	}
-	if (s)
-		st = strtoull(s, NULL, 10);
-	return st;
-}
-
-static int end_alive(const struct pipe_end *e)
-{
-	struct pipe_end c = *e; /* one read: the region is not ours alone */
-
-	if (!c.open || c.pid <= 0)
-		return 0;
-	if (kill(c.pid, 0) < 0 && errno == ESRCH)
-		return 0;
-	return proc_starttime(c.pid) == c.starttime;
-}
-
 static int fifo_path(char *out, size_t len, const char *path, int end, unsigned ring)
 {
 	int n = snprintf(out, len, "%s.fifo%d.%u", path, end, ring);
@@ -186,14 +137,6 @@ static void unlink_all(const char *path, const struct stat *st, const struct pip
 			if (nmt_shm_unlink(f, 0, 0, S_IFIFO) < 0 && errno == ENOENT)
 				break; /* made in ring order: the rest do not exist */
 		}
-}
-
-static inline void ring_bell(int fd)
-{
-	char c = 1;
-	ssize_t rc = write(fd, &c, 1);
-
-	(void)rc; /* EAGAIN: a wake-up is already pending */
 }
 
 static int broken_err(struct nmt_port *p)
@@ -231,19 +174,13 @@ static int pipe_txsync(struct nmt_port *p, unsigned ri)
 
 	if (__builtin_expect(__atomic_load_n(&pp->broken, __ATOMIC_ACQUIRE) != 0, 0))
 		return broken_err(p);
-	/* first what came back: then it can only be what was sent before this sync */
-	if (nmt_chan_reclaim(ce, r, why, sizeof(why)) < 0)
+	rc = nmt_chan_tx_sync(ce, r, pp->peer[ri], why, sizeof(why));
+	if (rc == NMT_CHAN_BROKEN)
 		return mark_broken(p, "tx", ri, why);
 	p->txk[ri].hwtail = r->tail;
-	rc = nmt_chan_publish(ce, r, why, sizeof(why));
 	if (rc < 0)
 		return nmt_err(p, EINVAL, "%s: tx ring %u %s", p->name, ri, why);
-	if (rc > 0) {
-		p->txk[ri].hwcur = ce->prod_idx;
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		if (__atomic_load_n(&ce->c->rx_want, __ATOMIC_RELAXED))
-			ring_bell(pp->peer[ri]);
-	}
+	p->txk[ri].hwcur = ce->prod_idx;
 	return 0;
 }
 
@@ -257,27 +194,14 @@ static int pipe_rxsync(struct nmt_port *p, unsigned ri)
 
 	if (__builtin_expect(__atomic_load_n(&pp->broken, __ATOMIC_ACQUIRE) != 0, 0))
 		return broken_err(p);
-	/* first what arrived: then it can only be what fit before this sync gave room */
-	if (nmt_chan_fetch(ce, r, why, sizeof(why)) < 0)
+	rc = nmt_chan_rx_sync(ce, r, pp->peer[ri], why, sizeof(why));
+	if (rc == NMT_CHAN_BROKEN)
 		return mark_broken(p, "rx", ri, why);
 	p->rxk[ri].hwtail = r->tail;
-	rc = nmt_chan_release(ce, r, why, sizeof(why));
 	if (rc < 0)
 		return nmt_err(p, EINVAL, "%s: rx ring %u %s", p->name, ri, why);
-	if (rc > 0) {
-		p->rxk[ri].hwcur = ce->cons_idx;
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		if (__atomic_load_n(&ce->c->tx_want, __ATOMIC_RELAXED))
-			ring_bell(pp->peer[ri]);
-	}
+	p->rxk[ri].hwcur = ce->cons_idx;
 	return 0;
-}
-
-/* rings [*first, *last) of `ring` (-1: all n) */
-static void ring_span(int ring, uint32_t n, uint32_t *first, uint32_t *last)
-{
-	*first = ring < 0 ? 0 : (uint32_t)ring;
-	*last = ring < 0 ? n : ((uint32_t)ring < n ? (uint32_t)ring + 1 : 0);
 }
 
 static void set_want(struct nmt_port *p, int ring, int events, uint32_t v)
@@ -285,11 +209,11 @@ static void set_want(struct nmt_port *p, int ring, int events, uint32_t v)
 	struct pipe_priv *pp = p->priv;
 	uint32_t i, first, last;
 
-	ring_span(ring, p->num_rx_rings, &first, &last);
+	nmt_rings_span(ring, p->num_rx_rings, &first, &last);
 	if (events & NMT_WAIT_RX)
 		for (i = first; i < last; i++)
 			__atomic_store_n(&pp->rx[i].c->rx_want, v, __ATOMIC_RELAXED);
-	ring_span(ring, p->num_tx_rings, &first, &last);
+	nmt_rings_span(ring, p->num_tx_rings, &first, &last);
 	if (events & NMT_WAIT_TX)
 		for (i = first; i < last; i++)
 			__atomic_store_n(&pp->tx[i].c->tx_want, v, __ATOMIC_RELAXED);
@@ -300,25 +224,17 @@ static int pipe_ready(struct nmt_port *p, int ring, int events)
 	struct pipe_priv *pp = p->priv;
 	uint32_t i, first, last;
 
-	ring_span(ring, p->num_rx_rings, &first, &last);
+	nmt_rings_span(ring, p->num_rx_rings, &first, &last);
 	if (events & NMT_WAIT_RX)
 		for (i = first; i < last; i++)
 			if (nmt_chan_rx_ready(&pp->rx[i], p->rx_rings[i]))
 				return 1;
-	ring_span(ring, p->num_tx_rings, &first, &last);
+	nmt_rings_span(ring, p->num_tx_rings, &first, &last);
 	if (events & NMT_WAIT_TX)
 		for (i = first; i < last; i++)
 			if (nmt_chan_tx_ready(&pp->tx[i], p->tx_rings[i]))
 				return 1;
 	return 0;
-}
-
-static void drain(int fd)
-{
-	char buf[256];
-
-	while (read(fd, buf, sizeof(buf)) > 0)
-		;
 }
 
 static int pipe_arm(struct nmt_port *p, int ring, int events)
@@ -342,9 +258,9 @@ static void pipe_disarm(struct nmt_port *p, int ring, int events)
 	uint32_t i, first, last;
 
 	set_want(p, ring, events, 0);
-	ring_span(ring, pp->lay.nrings, &first, &last);
+	nmt_rings_span(ring, pp->lay.nrings, &first, &last);
 	for (i = first; i < last; i++)
-		drain(pp->bell[i]);
+		nmt_shm_bell_drain(pp->bell[i]);
 }
 
 static int pipe_wait_fd(struct nmt_port *p, int ring, short *poll_rx, short *poll_tx)
@@ -361,7 +277,7 @@ static int pipe_tx_pending(struct nmt_port *p, int ring)
 {
 	uint32_t i, first, last;
 
-	ring_span(ring, p->num_tx_rings, &first, &last);
+	nmt_rings_span(ring, p->num_tx_rings, &first, &last);
 	for (i = first; i < last; i++)
 		if (p->tx_rings[i]->head != p->txk[i].hwcur)
 			return 1;
@@ -390,11 +306,8 @@ static void pipe_close(struct nmt_port *p)
 	if (pp->h) {
 		if (pp->lockfd >= 0)
 			flock(pp->lockfd, LOCK_EX);
-		if (pp->h->end[pp->end].pid == getpid()) {
-			pp->h->end[pp->end].open = 0;
-			pp->h->end[pp->end].pid = 0;
-		}
-		if (!end_alive(&pp->h->end[1 - pp->end]))
+		nmt_shm_owner_release(&pp->h->end[pp->end]);
+		if (!nmt_shm_owner_alive(&pp->h->end[1 - pp->end]))
 			unlink_all(pp->path, &pp->st, pp);
 		munmap(pp->h, pp->size);
 	}
@@ -486,7 +399,7 @@ static int open_bells(struct nmt_port *p, struct pipe_priv *pp)
 				return -1;
 			if (e == pp->end) {
 				pp->bell[ri] = fd;
-				drain(fd);
+				nmt_shm_bell_drain(fd);
 			} else {
 				pp->peer[ri] = fd;
 			}
@@ -512,7 +425,7 @@ static int check_header(struct nmt_port *p, struct pipe_priv *pp, const struct p
 			size_t fsize, int created)
 {
 	struct pipe_hdr h = *hh; /* one read */
-	int alive = end_alive(&hh->end[0]) || end_alive(&hh->end[1]);
+	int alive = nmt_shm_owner_alive(&hh->end[0]) || nmt_shm_owner_alive(&hh->end[1]);
 
 	if (h.magic != PIPE_MAGIC || !h.ready)
 		return 0; /* half made by a process that died (we hold the lock) */
@@ -658,7 +571,7 @@ int nmt_pipe_open(struct nmt_port *p, const struct nmt_open_req *req)
 		return nmt_err(p, EAGAIN, "%s: could not set up the pipe (raced too often)",
 			       req->path);
 	pp->h = h;
-	if (end_alive(&h->end[e])) {
+	if (nmt_shm_owner_alive(&h->end[e])) {
 		int pid = h->end[e].pid;
 
 		give_up(p, pp);
@@ -699,9 +612,7 @@ int nmt_pipe_open(struct nmt_port *p, const struct nmt_open_req *req)
 		pp->tx[ri].c->tx_want = 0;
 	}
 	setup_rings(p, pp);
-	h->end[e].pid = getpid();
-	h->end[e].starttime = proc_starttime(getpid());
-	h->end[e].open = 1;
+	nmt_shm_owner_claim(&h->end[e]);
 	flock(pp->lockfd, LOCK_UN);
 	p->backend = "pipe";
 	p->memsize = pp->size;
@@ -773,7 +684,7 @@ int nmt_pipe_probe(const char *path, struct nmt_pipe_info *info, int reap, char 
 		info->size = l.size;
 	}
 	for (k = 0; k < 2; k++) {
-		info->alive[k] = end_alive(&((struct pipe_hdr *)m)->end[k]);
+		info->alive[k] = nmt_shm_owner_alive(&((struct pipe_hdr *)m)->end[k]);
 		info->pid[k] = h.end[k].open ? h.end[k].pid : 0;
 	}
 	munmap(m, sizeof(h));

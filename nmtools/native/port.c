@@ -401,10 +401,9 @@ int nmt_port_tx_pending(struct nmt_port *p)
 int nmt_ring_flush(struct nmt_port *p, int ring, int timeout_ms)
 {
 	uint64_t deadline = nmt_clock_ns() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms) * 1000000;
-	uint32_t i, first = ring < 0 ? 0 : (uint32_t)ring;
-	uint32_t last = ring < 0 ? p->num_tx_rings : (uint32_t)ring + 1;
+	uint32_t i, first, last;
 
-	if (last > p->num_tx_rings)
+	if (nmt_rings_span(ring, p->num_tx_rings, &first, &last) < 0)
 		return nmt_err(p, EINVAL, "%s: no tx ring %d (the port has %u)", p->name, ring,
 			       p->num_tx_rings);
 	for (;;) {

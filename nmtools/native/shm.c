@@ -16,7 +16,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -159,6 +161,91 @@ int nmt_shm_unlink(const char *path, dev_t dev, ino_t ino, mode_t type)
 	return unlink(path);
 }
 
+/* ---- liveness --------------------------------------------------------------------- */
+
+uint64_t nmt_shm_proc_starttime(pid_t pid)
+{
+	char path[64], buf[1024];
+	unsigned long long st = 0;
+	FILE *f;
+	char *s;
+	int i;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (!fgets(buf, sizeof(buf), f)) {
+		fclose(f);
+		return 0;
+	}
+	fclose(f);
+	s = strrchr(buf, ')');
+	if (!s)
+		return 0;
+	/* field 3 starts after ") "; starttime is field 22 */
+	s += 2;
+	for (i = 3; i < 22 && s; i++) {
+		s = strchr(s, ' ');
+		if (s)
+			s++;
+	}
+	if (s)
+		st = strtoull(s, NULL, 10);
+	return st;
+}
+
+int nmt_shm_alive(pid_t pid, uint64_t starttime)
+{
+	if (pid <= 0)
+		return 0;
+	if (kill(pid, 0) < 0 && errno == ESRCH)
+		return 0;
+	return nmt_shm_proc_starttime(pid) == starttime;
+}
+
+int nmt_shm_owner_alive(const struct nmt_shm_owner *o)
+{
+	struct nmt_shm_owner c = *o; /* one read: the region is not ours alone */
+
+	if (!c.open)
+		return 0;
+	return nmt_shm_alive(c.pid, c.starttime);
+}
+
+void nmt_shm_owner_claim(struct nmt_shm_owner *o)
+{
+	o->pid = getpid();
+	o->starttime = nmt_shm_proc_starttime(getpid());
+	o->open = 1;
+}
+
+void nmt_shm_owner_release(struct nmt_shm_owner *o)
+{
+	if (o->pid == getpid()) {
+		o->open = 0;
+		o->pid = 0;
+	}
+}
+
+/* ---- doorbells -------------------------------------------------------------------- */
+
+void nmt_shm_bell_ring(int fd)
+{
+	char c = 1;
+	ssize_t rc = write(fd, &c, 1);
+
+	(void)rc; /* EAGAIN: a wake-up is already pending */
+}
+
+void nmt_shm_bell_drain(int fd)
+{
+	char buf[256];
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+}
+
 /* ---- channels ----------------------------------------------------------------------- */
 
 #define WORD_FLAGS_MORE ((uint64_t)NMT_NS_MOREFRAG << 48)
@@ -255,7 +342,7 @@ void nmt_chan_tx_ring(const struct nmt_chan_end *e, struct nmt_ring *r)
 		s->flags = NMT_NS_BUF_CHANGED;
 	}
 	r->head = r->cur = e->prod_idx;
-	r->tail = e->cons_idx == 0 ? e->n - 1 : e->cons_idx - 1;
+	r->tail = nmt_idx_prev(e->cons_idx, e->n);
 }
 
 void nmt_chan_rx_ring(struct nmt_chan_end *e, struct nmt_ring *r)
@@ -447,9 +534,9 @@ static inline uint32_t flags_seg(const struct nmt_slot *sl, uint32_t a, uint32_t
 static void bad_slot(const struct nmt_ring *r, uint32_t idx, uint32_t d, uint32_t nbufs,
 		     uint32_t bsz, int flags, char *why, size_t wl)
 {
-	uint32_t n = r->num_slots, k;
+	uint32_t k;
 
-	for (k = 0; k < d; k++, idx = idx + 1 == n ? 0 : idx + 1) {
+	for (k = 0; k < d; k++, idx = nmt_ring_next(r, idx)) {
 		const struct nmt_slot *s = nmt_slot((struct nmt_ring *)r, idx);
 
 		if (s->buf_idx >= nbufs) {
@@ -478,7 +565,7 @@ int nmt_chan_publish(struct nmt_chan_end *e, struct nmt_ring *r, char *why, size
 		snprintf(why, wl, "head %u out of range (%u slots)", head, n);
 		return -1;
 	}
-	d = head >= idx ? head - idx : head + n - idx;
+	d = nmt_idx_dist(idx, head, n);
 	if (d == 0)
 		return 0;
 	if (d > n - 1 - in_flight(e)) {
@@ -531,7 +618,7 @@ int nmt_chan_reclaim(struct nmt_chan_end *e, struct nmt_ring *r, char *why, size
 			}
 	}
 	advance(e, &e->cons_lap, &e->cons_idx, d);
-	r->tail = e->cons_idx == 0 ? n - 1 : e->cons_idx - 1;
+	r->tail = nmt_idx_prev(e->cons_idx, n);
 	return 0;
 }
 
@@ -544,7 +631,7 @@ int nmt_chan_release(struct nmt_chan_end *e, struct nmt_ring *r, char *why, size
 		snprintf(why, wl, "head %u out of range (%u slots)", head, n);
 		return -1;
 	}
-	d = head >= idx ? head - idx : head + n - idx;
+	d = nmt_idx_dist(idx, head, n);
 	if (d == 0)
 		return 0;
 	if (d > in_flight(e)) {

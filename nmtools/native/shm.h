@@ -9,6 +9,14 @@
  * the right type, the caller's euid as owner, no group/other permissions and
  * one link. Removal checks that the name still names what was checked.
  *
+ * Liveness: a region records who uses it as (pid, start time) pairs
+ * (struct nmt_shm_owner); a pid alone could have been reused by another
+ * process since. A region none of whose owners is alive may be removed.
+ *
+ * Doorbells: a FIFO per sleeper. A waiter sets a want flag in shared memory,
+ * re-checks, and polls its FIFO; the other side writes a byte to it only when
+ * the flag is set (nmt_shm_bell_ring), so the fast path makes no system call.
+ *
  * Channels: one direction of a ring pair, a slot array in shared memory
  * between a sender and a receiver. Each process keeps its own rings (ring
  * headers and slots in private memory, buffers in the region) and copies
@@ -22,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 
 #include "nmt.h"
 
@@ -38,6 +47,34 @@ int nmt_shm_open_fifo(struct nmt_port *p, const char *path);
 int nmt_shm_check_fd(struct nmt_port *p, int fd, const char *path, mode_t type);
 /* remove path if it still names (dev, ino); with ino 0, if it is a `type` of ours */
 int nmt_shm_unlink(const char *path, dev_t dev, ino_t ino, mode_t type);
+
+/* ---- liveness --------------------------------------------------------------------- */
+
+/* one user of a region, as it records itself there (16 bytes; its layout is part of
+ * every region that holds one) */
+struct nmt_shm_owner {
+	int32_t pid;
+	uint32_t open;
+	uint64_t starttime; /* nmt_shm_proc_starttime(pid) when it claimed */
+};
+_Static_assert(sizeof(struct nmt_shm_owner) == 16, "struct nmt_shm_owner is 16 bytes");
+
+/* the start time of process pid (field 22 of /proc/PID/stat), 0 if unknown */
+uint64_t nmt_shm_proc_starttime(pid_t pid);
+/* is pid the very process that started at starttime (not a later one with its pid) */
+int nmt_shm_alive(pid_t pid, uint64_t starttime);
+/* is o open and its process alive (o is read once: the region is not ours alone) */
+int nmt_shm_owner_alive(const struct nmt_shm_owner *o);
+/* record this process in o (pid and start time before open) / forget it if it is ours */
+void nmt_shm_owner_claim(struct nmt_shm_owner *o);
+void nmt_shm_owner_release(struct nmt_shm_owner *o);
+
+/* ---- doorbells -------------------------------------------------------------------- */
+
+/* wake the sleeper on FIFO fd (a full FIFO: a wake-up is already pending) */
+void nmt_shm_bell_ring(int fd);
+/* read every pending wake-up from FIFO fd (non-blocking) */
+void nmt_shm_bell_drain(int fd);
 
 /* ---- channels ----------------------------------------------------------------------- */
 
@@ -114,6 +151,54 @@ int nmt_chan_publish(struct nmt_chan_end *e, struct nmt_ring *r, char *why, size
 int nmt_chan_reclaim(struct nmt_chan_end *e, struct nmt_ring *r, char *why, size_t wl);
 int nmt_chan_release(struct nmt_chan_end *e, struct nmt_ring *r, char *why, size_t wl);
 int nmt_chan_fetch(struct nmt_chan_end *e, struct nmt_ring *r, char *why, size_t wl);
+
+/*
+ * A whole sync of one channel end with ring r. Sender: reclaim first (then what came back
+ * can only be what was sent before this sync), publish, and if that moved prod and the
+ * receiver sleeps, ring its doorbell `bell`. Receiver: fetch first (then what arrived can
+ * only be what fit before this sync gave room), release, and ring `bell` if the sender
+ * sleeps. 0 done; NMT_CHAN_BAD_RING: r's own head or slots are bad (r->tail is already
+ * up to date); NMT_CHAN_BROKEN: the peer broke the protocol. Messages go to why.
+ * Inline: a txsync / rxsync makes no call more than the four it needs.
+ */
+#define NMT_CHAN_BAD_RING (-1)
+#define NMT_CHAN_BROKEN (-2)
+
+static inline int nmt_chan_tx_sync(struct nmt_chan_end *e, struct nmt_ring *r, int bell,
+				   char *why, size_t wl)
+{
+	int rc;
+
+	if (nmt_chan_reclaim(e, r, why, wl) < 0)
+		return NMT_CHAN_BROKEN;
+	rc = nmt_chan_publish(e, r, why, wl);
+	if (rc < 0)
+		return NMT_CHAN_BAD_RING;
+	if (rc > 0) {
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&e->c->rx_want, __ATOMIC_RELAXED))
+			nmt_shm_bell_ring(bell);
+	}
+	return 0;
+}
+
+static inline int nmt_chan_rx_sync(struct nmt_chan_end *e, struct nmt_ring *r, int bell,
+				   char *why, size_t wl)
+{
+	int rc;
+
+	if (nmt_chan_fetch(e, r, why, wl) < 0)
+		return NMT_CHAN_BROKEN;
+	rc = nmt_chan_release(e, r, why, wl);
+	if (rc < 0)
+		return NMT_CHAN_BAD_RING;
+	if (rc > 0) {
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&e->c->tx_want, __ATOMIC_RELAXED))
+			nmt_shm_bell_ring(bell);
+	}
+	return 0;
+}
 
 /* set up r (n slots, private) as the sender's / receiver's ring of e */
 void nmt_chan_tx_ring(const struct nmt_chan_end *e, struct nmt_ring *r);

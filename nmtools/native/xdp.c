@@ -66,33 +66,30 @@
  * XDP_MAX_TX_SKB_BUDGET, Linux >= 6.17), so txsync kicks until the ring is
  * drained or the kernel pushes back.
  *
- * Measured on veth, kernel 6.18, 2 vCPUs shared with other jobs (medians):
+ * On veth, kernel 6.18 (rates measured by bench/pktgen.py and bench/forward.py):
  *  - native XDP attaches to veth and frames from the peer reach the program
  *    and the socket; generic mode works too (and is what an interface without
  *    native XDP gets); veth has no zero-copy: sockets run in copy mode;
- *  - tx, 60 and 1514-byte frames, counted by the peer's kernel: 1.07 Mpps
- *    (AF_PACKET sendmmsg: 0.62-0.69); user space is ~2% of the profile;
+ *  - tx beats AF_PACKET's sendmmsg at every frame size, and user space is a
+ *    small part of its profile: `auto` sends with AF_XDP (ports/admode.py);
  *  - rx: the receiving end's XDP work (veth re-copies each skb for XDP, then
  *    the copy into the UMEM) runs in the sender's softirq, so a veth peer
- *    sends more slowly to an AF_XDP port than to an AF_PACKET one: 0.55-0.6
- *    Mpps at 60 bytes (AF_PACKET 0.9), 0.45 at 1514 (0.68);
+ *    sends more slowly to an AF_XDP port than to an AF_PACKET one: `auto`
+ *    receives with AF_PACKET;
  *  - an rx ring buffers rx_slots frames in the kernel plus as many in ours,
  *    against 32 MiB for the TPACKET_V3 ring: with 1024 slots a receiver that
- *    loses the CPU for ~2 ms at 1 Mpps drops frames (counted by the kernel as
- *    fill ring empty); 8192 slots rode out most of it;
+ *    loses the CPU for a few ms at 1 Mpps drops frames (counted by the kernel
+ *    as fill ring empty); 8192 slots rode out most of it;
  *  - queues: in native mode veth's rx queue is the peer's tx queue, so a port
  *    on queue N gets what the peer sent on its queue N; in generic mode veth
  *    records no rx queue and every frame is queue 0 (a port on queue 1 of a
  *    2-queue veth hears nothing; the whole-interface port gets everything);
  *  - a socket closed a moment ago still holds its queue (the kernel frees it
  *    from a workqueue): bind() retries EBUSY for up to 1 s;
- *  - forwarding between two veths (bench/forward.py): with the sender on the
- *    other vCPU the forwarder is sender-bound (0.6-0.7 Mpps at 60 bytes, swap
- *    or copy alike, AF_PACKET 0.56); timed alone (frames queued first) it
- *    forwards 1.05 Mpps swapping buffers, 0.74 copying them between two UMEMs,
- *    0.48 over AF_PACKET (1514 bytes: 0.73 / 0.58 / 0.40). The kernel is ~93%
- *    of the forwarder's profile (the copy-mode tx copy into an skb, and the
- *    receiving veth's stack in the same softirq).
+ *  - forwarding between two veths: swapping buffers in one UMEM beats copying
+ *    them between two, which beats AF_PACKET, so ports opened together share
+ *    a UMEM. The kernel is most of the forwarder's profile (the copy-mode tx
+ *    copy into an skb, and the receiving veth's stack in the same softirq).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -239,14 +236,7 @@ static int bad_head(struct nmt_port *p, const struct nmt_ring *r, const char *di
 /* free slots of an rx ring: all but the user's and the one kept empty */
 static uint32_t rx_free(const struct nmt_ring *r, uint32_t head, uint32_t tail)
 {
-	uint32_t used = tail >= head ? tail - head : tail + r->num_slots - head;
-
-	return r->num_slots - 1 - used;
-}
-
-static inline uint32_t ring_dist(const struct nmt_ring *r, uint32_t from, uint32_t to)
-{
-	return to >= from ? to - from : to + r->num_slots - from;
+	return r->num_slots - 1 - nmt_ring_dist(r, head, tail);
 }
 
 /* ------------------------------------------------------------------ rx */
@@ -611,26 +601,19 @@ static int xdp_txsync(struct nmt_port *p, unsigned ri)
 	cons = ld_acq(q->tx.cons);
 	pc = cons == prod ? q->sub : q->post_slot[cons & mask];
 	/* a completion can show before the kernel publishes its consumer index */
-	if (ring_dist(r, q->done, pc) > ring_dist(r, q->done, q->sub))
+	if (nmt_ring_dist(r, q->done, pc) > nmt_ring_dist(r, q->done, q->sub))
 		pc = q->done;
 	p->txk[ri].hwcur = pc;
-	tail = q->done == 0 ? r->num_slots - 1 : q->done - 1;
+	tail = nmt_ring_prev(r, q->done);
 	p->txk[ri].hwtail = r->tail = tail;
 	return rc;
-}
-
-/* rings [*first, *last) of `ring` (-1: all n) */
-static void ring_span(int ring, uint32_t n, uint32_t *first, uint32_t *last)
-{
-	*first = ring < 0 ? 0 : (uint32_t)ring;
-	*last = ring < 0 ? n : ((uint32_t)ring < n ? (uint32_t)ring + 1 : 0);
 }
 
 static int xdp_tx_pending(struct nmt_port *p, int ring)
 {
 	uint32_t i, first, last;
 
-	ring_span(ring, p->num_tx_rings, &first, &last);
+	nmt_rings_span(ring, p->num_tx_rings, &first, &last);
 	for (i = first; i < last; i++)
 		if (p->txk[i].hwcur != p->tx_rings[i]->head)
 			return 1;
@@ -670,7 +653,7 @@ static int xdp_arm(struct nmt_port *p, int ring, int events)
 	uint32_t ev = 0, i, first, last;
 
 	if (events & NMT_WAIT_RX) {
-		ring_span(ring, p->num_rx_rings, &first, &last);
+		nmt_rings_span(ring, p->num_rx_rings, &first, &last);
 		for (i = first; i < last; i++) {
 			struct xq *q = &pv->q[i];
 
@@ -682,7 +665,7 @@ static int xdp_arm(struct nmt_port *p, int ring, int events)
 			ev |= EPOLLIN;
 	}
 	if (events & NMT_WAIT_TX) {
-		ring_span(ring, p->num_tx_rings, &first, &last);
+		nmt_rings_span(ring, p->num_tx_rings, &first, &last);
 		for (i = first; i < last; i++) {
 			struct xq *q = &pv->q[i];
 
