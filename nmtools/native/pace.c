@@ -42,9 +42,11 @@ void nmt_pace_init(struct nmt_pace *pc, double pps, uint64_t start, uint64_t dur
 }
 
 /*
- * Sleep through long gaps, spin the last SPIN_NS: with a timer slack of 1 ns nanosleep()
- * overshoots by ~6 us (p50), ~20 us (p99), ~0.1 ms at worst on a busy VM, so a slow
- * stream (1 kpps) costs a fifth of a core, not a whole one, and keeps its spacing.
+ * Sleep through long gaps, spin the last SPIN_NS: even with a timer slack of 1 ns,
+ * nanosleep() wakes late by microseconds (a tenth of a millisecond at worst on a busy
+ * VM: the gap error tests/cli/test_run_rate.py and bench/pktgen.py report), so spinning
+ * the last part keeps the spacing, and sleeping the rest keeps a slow stream (1 kpps)
+ * at a fraction of a core rather than a whole one.
  */
 #define SLEEP_MIN_NS 300000
 #define SPIN_NS 200000

@@ -36,7 +36,7 @@ def resolve(admode: str | None = None, direction: str | None = None) -> str:
     copy-free tx ring beats every AF_PACKET path; AF_PACKET for ports that receive, where a
     TPACKET_V3 ring is the better sink (AF_XDP receive on veth pays an extra copy in the
     kernel); AF_XDP again for ports that forward to one another (`direction="fwd"`, what
-    `open_ports` asks for), which share one UMEM and beat AF_PACKET forwarding by 1.1-2.2x
+    `open_ports` asks for), which share one UMEM and forward faster than AF_PACKET does
     (bench/forward.py); and AF_XDP for latency (`direction="rtt"`: pkt-gen ping and pong),
     where a frame is seen as soon as it lands in the socket's ring, while a TPACKET_V3 ring
     hands over its frames when a block fills or its retire timer fires (about 1 ms on

@@ -201,7 +201,17 @@ def run():
 
 
 def _ready(p: subprocess.Popen[str]) -> None:
-    assert p.stdout is not None and p.stdout.readline().strip() == "ready", p.stderr
+    """The child's "ready" line, read a byte at a time from the pipe itself: readline()
+    would buffer what follows it (a fast child's result line), which communicate(), reading
+    the pipe and not that buffer, would then never see."""
+    assert p.stdout is not None
+    line = b""
+    while not line.endswith(b"\n"):
+        c = os.read(p.stdout.fileno(), 1)
+        if not c:
+            break
+        line += c
+    assert line.decode().strip() == "ready", p.stderr
 
 
 def _stop(p: subprocess.Popen[str], timeout: float = 20) -> tuple[str, str]:
